@@ -1,0 +1,165 @@
+"""Cross-sheet checks: an ordered tuple of pure passes over the draft book.
+
+Each pass takes the ``Draft`` and returns diagnostics; none changes anything.  Cell-level
+problems (syntax, types, allowed values) are found while building, in ``build.py``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from .errors import Diagnostic, did_you_mean
+from .graph import dependencies, find_cycles, producers, table_reads, upstream, topo_order
+from .ir import DecisionService, Field, InvariantSuite, Loc, Table, TestSuite, Type
+from .resolve import referenced_fields
+
+
+@dataclass
+class Draft:
+    fields: Mapping[str, Field]
+    tables: list[Table]
+    tests: list[TestSuite]
+    invariants: list[InvariantSuite]
+    services: Mapping[str, DecisionService]
+
+
+def check_table_names(d: Draft) -> list[Diagnostic]:
+    out, seen = [], {}
+    for t in d.tables:
+        if t.name in seen:
+            out.append(Diagnostic("E130", "error", t.loc, f'the table name "{t.name}" is used twice '
+                                  f"(also at {seen[t.name]}): table names are unique across workbooks",
+                                  seen[t.name]))
+        else:
+            seen[t.name] = t.loc
+        if t.name in d.services:
+            out.append(Diagnostic("E130", "error", t.loc, f'the table name "{t.name}" is also the name '
+                                  "of a decision service: rename the table"))
+    return out
+
+
+def check_producers(d: Draft) -> list[Diagnostic]:
+    out, seen = [], {}
+    for t in d.tables:
+        for col in t.outputs:
+            if col.field in seen and seen[col.field][0] != t.name:
+                other = seen[col.field]
+                out.append(Diagnostic(
+                    "E150", "error", col.loc,
+                    f'field "{col.field}" is an output of table {t.name} and also of table {other[0]} '
+                    f"({other[1]}): each field is produced by one table", other[1]))
+            else:
+                seen.setdefault(col.field, (t.name, col.loc))
+    return out
+
+
+def check_cycles(d: Draft) -> list[Diagnostic]:
+    tables = {t.name: t for t in d.tables}
+    out = []
+    for comp in find_cycles(dependencies(tables)):
+        first = tables[comp[0]]
+        chain = " → ".join(comp + [comp[0]])
+        others = ", ".join(str(tables[n].loc) for n in comp[1:]) or str(first.loc)
+        out.append(Diagnostic("E151", "error", first.loc,
+                              f"tables depend on each other in a cycle: {chain} (also {others}); "
+                              "a table cannot use, directly or through others, its own outputs",
+                              tables[comp[-1]].loc))
+    return out
+
+
+def check_services(d: Draft) -> list[Diagnostic]:
+    out = []
+    tables = {t.name: t for t in d.tables}
+    prod = producers(d.tables)
+    deps = dependencies(tables)
+    order = topo_order(deps)
+    for s in d.services.values():
+        loc = Loc("", f"decision {s.name}")
+        for f in (*s.inputs, *s.outputs, *s.derived):
+            if f not in d.fields:
+                out.append(Diagnostic("E180", "error", loc, f'decision {s.name} names the field "{f}", '
+                                      f"which no Glossary declares{did_you_mean(f, d.fields)}"))
+        missing = [f for f in s.outputs if f in d.fields and f not in prod]
+        for f in missing:
+            out.append(Diagnostic("E181", "error", loc, f'decision {s.name} returns "{f}", but no '
+                                  "table has it as an OUTPUT"))
+        names = upstream({prod[f].name for f in s.outputs if f in prod}, deps, order)
+        known = set(s.inputs) | set(s.derived) | {f for n in names for f in tables[n].output_fields}
+        for n in names:
+            for f in sorted(table_reads(tables[n]) - known):
+                out.append(Diagnostic("E182", "error", tables[n].loc,
+                                      f'table {n} reads "{f}", which decision {s.name} neither takes '
+                                      "as an input nor computes: add it to the decision's inputs"))
+    return out
+
+
+def check_tests(d: Draft) -> list[Diagnostic]:
+    out = []
+    targets = _targets(d)
+    for suite in d.tests:
+        if suite.target not in targets:
+            out.append(Diagnostic("E160", "error", suite.loc, f'"{suite.target}" is not a decision or '
+                                  f"table{did_you_mean(suite.target, targets)}"))
+            continue
+        accepts, returns = targets[suite.target]
+        for case in suite.cases:
+            for f in case.inputs:
+                if f not in accepts:
+                    out.append(Diagnostic("E161", "error", case.cells[f],
+                                          f'{suite.target} does not take "{f}" as an input'))
+            for f in case.expected:
+                if f not in returns:
+                    out.append(Diagnostic("E161", "error", case.cells[f],
+                                          f'{suite.target} does not return "{f}"'))
+    return out
+
+
+def check_invariants(d: Draft) -> list[Diagnostic]:
+    out = []
+    targets = _targets(d)
+    for suite in d.invariants:
+        if suite.target not in targets:
+            out.append(Diagnostic("E170", "error", suite.loc, f'"{suite.target}" is not a decision or '
+                                  f"table{did_you_mean(suite.target, targets)}"))
+            continue
+        accepts, returns = targets[suite.target]
+        for p in suite.properties:
+            for part, cell in ((p.when, "B"), (p.then, "C")):
+                if part is None:
+                    continue
+                for f in sorted(referenced_fields(part) - set(accepts) - set(returns)):
+                    out.append(Diagnostic("E171", "error", p.loc.at(cell + p.loc.cell[1:]),
+                                          f'{suite.target} neither takes nor returns "{f}"'))
+    return out
+
+
+def _targets(d: Draft) -> dict[str, tuple[set, set]]:
+    tables = {t.name: t for t in d.tables}
+    out = {}
+    deps = dependencies(tables)
+    order = topo_order(deps)
+    cyclic = bool(find_cycles(deps))
+    for t in d.tables:
+        names = upstream([t.name], deps, order) if not cyclic else [t.name]
+        produced = {f for n in names for f in tables[n].output_fields}
+        reads = set().union(*(table_reads(tables[n]) for n in names)) - produced
+        out[t.name] = (reads, set(t.output_fields))
+    for s in d.services.values():
+        out[s.name] = (set(s.inputs), set(s.outputs))
+    return out
+
+
+CHECKS = (
+    check_table_names,
+    check_producers,
+    check_cycles,
+    check_services,
+    check_tests,
+    check_invariants,
+)
+
+
+def run_checks(d: Draft) -> list[Diagnostic]:
+    out = []
+    for check in CHECKS:
+        out.extend(check(d))
+    return out
