@@ -273,6 +273,11 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
                         "use C# to count, or plain C to collect")
             if agg in (Aggregator.MIN, Aggregator.MAX) and oc.type in (Type.BOOLEAN, Type.TEXT_LIST):
                 c.error("E131", oc.loc, f"{hp} needs comparable outputs, but {oc.field} is {oc.type.value}")
+    if policy in (HitPolicy.PRIORITY, HitPolicy.OUTPUT_ORDER):
+        for oc in outputs:
+            if not isinstance(fields[oc.field].allowed, tuple):
+                c.error("E132", oc.loc, f"{hp} ranks rules by their outputs, but {oc.field} has no list "
+                        "of allowed values in the Glossary: list them there, highest priority first")
     if not outputs and not any(k is None for k, _, _ in columns):
         c.error("E127", sh.loc(header_row, 2), "the table has no OUTPUT column")
     # rules
