@@ -271,9 +271,8 @@ def violation(t: Table, matched: list[int], policy: str, what: str) -> Evaluatio
 
 def evaluate(book: Book, name: str, facts: Mapping[str, Any]) -> tuple[dict, list[tuple[str, int]]]:
     plan = book.decisions[name]
-    env = dict(facts)
-    if plan.derive is not None:
-        env.update(plan.derive(dict(env)))
+    from .facts import apply_derive
+    env = apply_derive(book, plan, dict(facts))
     fired = []
     for tname in plan.tables:
         outs, idx = eval_table(book, book.tables[tname], env)

@@ -1,0 +1,107 @@
+"""The embedding API: ``load`` a directory of workbooks, ``decide`` cases."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .errors import CaseError, did_you_mean
+from .ir import Book, DecisionService
+from .loader import load_book
+from .native import FiredRule, Result, compile_book
+
+ENGINES = ("native", "durable")
+
+
+@dataclass(frozen=True)
+class DecisionInfo:
+    """What ``Rulebook.decisions`` lists: a decision's name, kind, inputs and outputs."""
+
+    name: str
+    kind: str  # "service" or "table"
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    tables: tuple[str, ...]
+
+
+class Rulebook:
+    """A loaded, checked and compiled set of workbooks.  Thread-safe: one instance
+    serves any number of threads; ``reload()`` swaps in a new version atomically."""
+
+    def __init__(self, path: str | os.PathLike, *, engine: str = "native",
+                 services: Iterable[DecisionService] | None = None):
+        if engine not in ENGINES:
+            raise ValueError(f'engine must be one of {", ".join(ENGINES)}, not "{engine}"')
+        self.path = Path(path)
+        self.engine = engine
+        self._services = None if services is None else list(services)
+        self._lock = threading.Lock()
+        self._install(self._compile())
+
+    def _compile(self):
+        book = load_book(self.path, self._services)
+        if self.engine == "durable":
+            from .durable_runtime import DurableBackend  # imported only when asked for
+            backend = DurableBackend(book)
+            fns = {name: _durable_decider(book, name, backend) for name in book.decisions}
+        else:
+            backend = None
+            fns = compile_book(book)
+        return book, fns, backend
+
+    def _install(self, compiled):
+        self.ir, self._fns, self._backend = compiled
+        self.decide = self._make_decide(self._fns)
+
+    def _make_decide(self, fns):
+        def decide(name: str, facts: Mapping[str, Any]) -> Result:
+            """Evaluate decision ``name`` (a decision service or a table) on ``facts``."""
+            try:
+                fn = fns[name]
+            except (KeyError, TypeError):
+                raise CaseError(f'unknown decision "{name}"{did_you_mean(str(name), fns)}; decisions: '
+                                + ", ".join(sorted(fns))) from None
+            return fn(facts)
+        return decide
+
+    def reload(self) -> None:
+        """Load the workbooks again.  On error the current version stays in service
+        (the WorkbookError propagates); on success the new one replaces it whole."""
+        with self._lock:
+            self._install(self._compile())
+
+    @property
+    def decisions(self) -> dict[str, DecisionInfo]:
+        return {n: DecisionInfo(n, p.kind, p.inputs, p.outputs, p.tables)
+                for n, p in self.ir.decisions.items()}
+
+    def __repr__(self) -> str:
+        return f"<Rulebook {self.path} ({self.engine}): {len(self.ir.tables)} tables, " \
+               f"{len(self.ir.decisions)} decisions>"
+
+
+def _durable_decider(book: Book, name: str, backend):
+    from .facts import apply_derive, normalise
+    from .native import fired_rules
+    plan = book.decisions[name]
+    fired_by_table = {t: fired_rules(book, book.tables[t]) for t in plan.tables}
+
+    def decide(facts):
+        typed = apply_derive(book, plan, normalise(book, plan, facts))
+        outputs, fired = backend.run(name, typed)
+        return Result(name, outputs, tuple(fired_by_table[t][i] for t, i in fired))
+    return decide
+
+
+def load(path: str | os.PathLike = None, *, engine: str = "native",
+         services: Iterable[DecisionService] | None = None) -> Rulebook:
+    """Load every workbook under ``path`` (a directory or one .xlsx file).
+
+    Raises ``WorkbookError`` listing every problem found.  ``services`` are the
+    decision services to offer besides the tables; by default those that installed
+    applications declare under the ``decide.services`` entry point."""
+    if path is None:
+        raise TypeError("engine.load() needs the directory of the workbooks")
+    return Rulebook(path, engine=engine, services=services)

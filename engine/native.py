@@ -1,0 +1,542 @@
+"""The native runtime: each decision compiled into one Python function.
+
+At load time every decision plan becomes the source of a single function that
+validates the case, runs the derive hook, evaluates each table of the plan with
+its tests inlined as Python comparisons (constants bound once), and builds the
+Result.  Nothing is parsed or looked up per call.  Large tables get an index on
+their most selective column (a dict for equality tests, a bisect over the
+interval boundaries for range tests) so only candidate rules are tested.
+
+The generated functions use only locals and immutable constants, so one compiled
+book serves any number of threads.  ``reference.py`` defines the semantics; the
+property tests check this module against it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from bisect import bisect_left
+from decimal import Decimal
+from typing import Any, Callable, NamedTuple
+
+from . import reference as ref
+from .facts import apply_derive, as_mapping, coerce_field, unknown_fields
+from .ir import (
+    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Name, NotTests, NullTest,
+    OrTests, Plan, RangeTest, Table, Type,
+)
+from .resolve import referenced_fields
+from .values import Version, to_json, RangeTest as _RT  # noqa: F401
+
+SMALL_TABLE = 16  # rules; above this a table is indexed when an index helps
+INDEX_BUDGET = 2_000_000  # candidate entries an index may hold
+
+
+class FiredRule(NamedTuple):
+    table: str
+    rule: str
+    workbook: str
+    sheet: str
+    row: int
+    index: int
+
+    def to_dict(self) -> dict:
+        return {"table": self.table, "rule": self.rule, "workbook": self.workbook,
+                "sheet": self.sheet, "row": self.row}
+
+
+class Result:
+    """The outcome of one decision: ``outputs`` (field → value) and ``fired``
+    (the rules that fired, with their workbook, sheet and row)."""
+
+    __slots__ = ("decision", "outputs", "fired")
+
+    def __init__(self, decision: str, outputs: dict, fired: tuple):
+        self.decision = decision
+        self.outputs = outputs
+        self.fired = fired
+
+    def to_dict(self) -> dict:
+        return {"decision": self.decision,
+                "outputs": {k: _jsonable(v) for k, v in self.outputs.items()},
+                "fired": [f.to_dict() for f in self.fired]}
+
+    def __repr__(self) -> str:
+        return f"Result({self.decision!r}, outputs={self.outputs!r}, fired={len(self.fired)} rules)"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Result) and (self.decision, self.outputs, self.fired) == \
+            (other.decision, other.outputs, other.fired)
+
+
+def _jsonable(v):
+    v = to_json(v)
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def fired_rules(book: Book, t: Table) -> tuple[FiredRule, ...]:
+    return tuple(FiredRule(t.name, r.id, r.loc.workbook, r.loc.sheet, r.row, r.index) for r in t.rules)
+
+
+# --------------------------------------------------------------------------- code generation
+class _Gen:
+    def __init__(self, book: Book, plan: Plan):
+        self.book = book
+        self.plan = plan
+        self.lines: list[str] = []
+        self.ns: dict[str, Any] = {
+            "Decimal": Decimal, "_date": _dt.date, "Version": Version, "bisect_left": bisect_left,
+            "RESULT": Result, "AS_MAPPING": as_mapping, "_U": ref.unary, "_EVAL": ref.eval_expr,
+            "_CAST": ref.cast_output, "_CMP": ref.compare, "_PKEY": ref.priority_key,
+            "_VIOL": ref.violation, "BOOK": book,
+        }
+        self.n = 0
+        self.vars: dict[str, str] = {}  # field → local variable
+        self.in_lambda = False  # inside a per-rule function, other fields come from _e
+
+    def const(self, value) -> str:
+        if value is None or isinstance(value, (bool, str)) or (isinstance(value, int)):
+            return repr(value)
+        name = f"K{self.n}"
+        self.n += 1
+        self.ns[name] = value
+        return name
+
+    def bind(self, value, prefix="X") -> str:
+        name = f"{prefix}{self.n}"
+        self.n += 1
+        self.ns[name] = value
+        return name
+
+    def emit(self, line: str, depth: int = 1):
+        self.lines.append("    " * depth + line)
+
+    def var(self, field: str) -> str:
+        if field not in self.vars:
+            self.vars[field] = f"v_{field}"
+        return self.vars[field]
+
+    def env(self, node) -> str:
+        """A dict literal of the fields an expression or test refers to."""
+        if self.in_lambda:
+            return "_e"
+        return "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in sorted(referenced_fields(node))) + "}"
+
+    # -- tests
+    def is_literal_test(self, t) -> bool:
+        if isinstance(t, (AnyTest, NullTest)):
+            return True
+        if isinstance(t, CompareTest):
+            return isinstance(t.value, Literal)
+        if isinstance(t, RangeTest):
+            return isinstance(t.low, Literal) and isinstance(t.high, Literal)
+        if isinstance(t, (OrTests, NotTests)):
+            return all(self.is_literal_test(s) for s in t.tests)
+        return False
+
+    def true_expr(self, t, x: str, type_: Type) -> str:
+        """A Python expression that is true exactly when the reference says True."""
+        if isinstance(t, AnyTest):
+            return "True"
+        if isinstance(t, NullTest):
+            return f"{x} is None"
+        if not self.is_literal_test(t):
+            return f"(_U({self.bind(t, 'T')}, {x}, {self.env(t)}) is True)"
+        if isinstance(t, CompareTest):
+            v = t.value.value
+            k = self.const(v)
+            if t.op == "=":
+                if type_ is Type.TEXT_LIST:
+                    if isinstance(v, tuple):
+                        return f"({x} is not None and tuple({x}) == {k})"
+                    return f"({x} is not None and {k} in {x})"
+                if isinstance(v, bool):
+                    return f"{x} is {k}"
+                return f"{x} == {k}"
+            return f"({x} is not None and {x} {t.op} {k})"
+        if isinstance(t, RangeTest):
+            lo, hi = self.const(t.low.value), self.const(t.high.value)
+            return (f"({x} is not None and {lo} {'<=' if t.low_closed else '<'} {x} "
+                    f"{'<=' if t.high_closed else '<'} {hi})")
+        if isinstance(t, OrTests):
+            return "(" + " or ".join(self.true_expr(s, x, type_) for s in t.tests) + ")"
+        if isinstance(t, NotTests):
+            return "(" + " and ".join(self.false_expr(s, x, type_) for s in t.tests) + ")"
+        raise AssertionError(t)
+
+    def false_expr(self, t, x: str, type_: Type) -> str:
+        """True exactly when the reference says False (not null) for a literal test."""
+        if isinstance(t, AnyTest):
+            return "False"
+        if isinstance(t, NullTest):
+            return f"{x} is not None"
+        if isinstance(t, CompareTest):
+            v = t.value.value
+            k = self.const(v)
+            if t.op == "=":
+                if type_ is Type.TEXT_LIST:
+                    if isinstance(v, tuple):
+                        return f"({x} is None or tuple({x}) != {k})"
+                    return f"({x} is None or {k} not in {x})"
+                if isinstance(v, bool):
+                    return f"{x} is not {k}"
+                return f"({x} is None or {x} != {k})"
+            return f"({x} is not None and not ({x} {t.op} {k}))"
+        if isinstance(t, RangeTest):
+            lo, hi = self.const(t.low.value), self.const(t.high.value)
+            return (f"({x} is not None and not ({lo} {'<=' if t.low_closed else '<'} {x} "
+                    f"{'<=' if t.high_closed else '<'} {hi}))")
+        raise AssertionError(t)
+
+    def condition(self, t: Table, rule, cols: list[str]) -> str:
+        parts = [self.true_expr(e.test, cols[i], t.inputs[i].type)
+                 for i, e in enumerate(rule.inputs) if not isinstance(e.test, AnyTest)]
+        return " and ".join(parts) if parts else "True"
+
+    # -- outputs
+    def literal_outputs(self, t: Table) -> bool:
+        return all(isinstance(o.expr, Literal) for r in t.rules for o in r.outputs)
+
+    def outputs_of(self, t: Table, i: int) -> str:
+        """An expression giving rule i's output tuple."""
+        r = t.rules[i]
+        parts = []
+        for col, o in zip(t.outputs, r.outputs):
+            if isinstance(o.expr, Literal):
+                parts.append(self.const(o.expr.value))
+            else:
+                parts.append(f"_CAST({self.const(col.type)}, _EVAL({self.bind(o.expr, 'E')}, {self.env(o.expr)}))")
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+    # -- a whole table
+    def table(self, t: Table, k: int):
+        cols = []
+        for j, col in enumerate(t.inputs):
+            if col.field is not None:
+                cols.append(self.var(col.field))
+            else:
+                name = f"c{k}_{j}"
+                self.emit(f"{name} = _EVAL({self.bind(col.expr, 'E')}, {self.env(col.expr)})")
+                cols.append(name)
+        outs = [self.var(f) for f in t.output_fields]
+        fr = self.bind(fired_rules(self.book, t), "FR")
+        single = t.hit_policy.single
+        if not t.rules:
+            self._no_match(t, outs, k)
+            return
+        index = choose_index(t) if len(t.rules) > SMALL_TABLE else None
+        if index is None and t.hit_policy is HitPolicy.FIRST:
+            for i, r in enumerate(t.rules):
+                self.emit(f"{'if' if i == 0 else 'elif'} {self.condition(t, r, cols)}:")
+                self.emit(f"{self._unpack(outs)} = {self.outputs_of(t, i)}", 2)
+                self.emit(f"f{k} = ({fr}[{i}],)", 2)
+            self.emit("else:")
+            self._no_match(t, outs, k, 2)
+            return
+        if index is None:
+            self.emit(f"m{k} = []")
+            for i, r in enumerate(t.rules):
+                self.emit(f"if {self.condition(t, r, cols)}:")
+                self.emit(f"m{k}.append({i})", 2)
+        else:
+            conds = []
+            args = ", ".join(cols) or ""
+            params = ", ".join(f"a{j}" for j in range(len(cols)))
+            # one small function per rule, over the column values (other fields via closure-free env)
+            self.in_lambda = True
+            for i, r in enumerate(t.rules):
+                body = self.condition(t, r, [f"a{j}" for j in range(len(cols))])
+                conds.append(f"(lambda {params}{', ' if params else ''}_e: {body})")
+            self.in_lambda = False
+            fn_src = "(" + ", ".join(conds) + ",)"
+            fns = eval(compile(fn_src, f"<{t.name} rules>", "eval"), self.ns)
+            cname = self.bind(fns, "C")
+            envx = "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in sorted(
+                set().union(*(referenced_fields(e.test) for r in t.rules for e in r.inputs)))) + "}"
+            self._lookup(index, cols, k)
+            if t.hit_policy is HitPolicy.FIRST:
+                self.emit(f"m{k} = []")
+                self.emit(f"_e = {envx}")
+                self.emit(f"for i in cand{k}:")
+                self.emit(f"if {cname}[i]({args}{', ' if args else ''}_e):", 2)
+                self.emit(f"m{k}.append(i)", 3)
+                self.emit("break", 3)
+            else:
+                self.emit(f"_e = {envx}")
+                self.emit(f"m{k} = [i for i in cand{k} if {cname}[i]({args}{', ' if args else ''}_e)]")
+        self._policy(t, outs, k, fr)
+
+    def _lookup(self, index, cols, k):
+        kind, j, data = index
+        x = cols[j]
+        if kind == "eq":
+            table, default = data
+            self.emit(f"cand{k} = {self.bind(table, 'I')}.get({x}, {self.bind(default, 'D')}) "
+                      f"if {x}.__hash__ is not None else {self.bind(default, 'D')}")
+        else:
+            points, slots, none = data
+            p, s = self.bind(points, "P"), self.bind(slots, "S")
+            self.emit(f"if {x} is None:")
+            self.emit(f"cand{k} = {self.bind(none, 'D')}", 2)
+            self.emit("else:")
+            self.emit(f"j = bisect_left({p}, {x})", 2)
+            self.emit(f"cand{k} = {s}[2 * j + 1] if j < {len(points)} and {p}[j] == {x} else {s}[2 * j]", 2)
+
+    def _unpack(self, outs) -> str:
+        return ", ".join(outs) + ("," if len(outs) == 1 else "")
+
+    def _no_match(self, t: Table, outs, k, depth=1):
+        for f, v in zip(t.output_fields, outs):
+            if t.hit_policy.single or t.aggregator not in (None, Aggregator.COUNT):
+                self.emit(f"{v} = None", depth)
+            elif t.aggregator is Aggregator.COUNT:
+                self.emit(f"{v} = 0", depth)
+            else:
+                self.emit(f"{v} = []", depth)
+        self.emit(f"f{k} = ()", depth)
+
+    def _rows(self, t: Table) -> str:
+        """A name bound to a function i → output tuple (or a tuple of tuples)."""
+        if self.literal_outputs(t):
+            rows = tuple(tuple(o.expr.value for o in r.outputs) for r in t.rules)
+            return self.bind(rows, "O") + "[{i}]"
+        tb = self.bind(t, "TB")
+        fields = sorted(set().union(*(referenced_fields(o.expr) for r in t.rules for o in r.outputs)))
+        envx = "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in fields) + "}"
+        fn = self.bind(ref.rule_outputs, "RO")
+        return f"{fn}({tb}, {{i}}, {envx})"
+
+    def _policy(self, t: Table, outs, k, fr):
+        hp = t.hit_policy
+        m = f"m{k}"
+        row = self._rows(t)
+        self.emit(f"if not {m}:")
+        self._no_match(t, outs, k, 2)
+        self.emit("else:")
+        if hp is HitPolicy.FIRST:
+            self.emit(f"{self._unpack(outs)} = {row.format(i=m + '[0]')}", 2)
+            self.emit(f"f{k} = ({fr}[{m}[0]],)", 2)
+            return
+        tb = self.bind(t, "TB")
+        if hp is HitPolicy.UNIQUE:
+            self.emit(f"if len({m}) > 1: raise _VIOL({tb}, {m}, 'UNIQUE', 'match this case; exactly one may')", 2)
+            self.emit(f"{self._unpack(outs)} = {row.format(i=m + '[0]')}", 2)
+            self.emit(f"f{k} = ({fr}[{m}[0]],)", 2)
+            return
+        if hp is HitPolicy.ANY:
+            self.emit(f"if len({{{row.format(i='i')} for i in {m}}}) > 1: "
+                      f"raise _VIOL({tb}, {m}, 'ANY', 'match this case with different outputs')", 2)
+            self.emit(f"{self._unpack(outs)} = {row.format(i=m + '[0]')}", 2)
+            self.emit(f"f{k} = tuple({fr}[i] for i in {m})", 2)
+            return
+        pk = f"(lambda i: (_PKEY(BOOK, {tb}, {row.format(i='i')}), i))"
+        if hp is HitPolicy.PRIORITY:
+            self.emit(f"i = min({m}, key={pk})", 2)
+            self.emit(f"{self._unpack(outs)} = {row.format(i='i')}", 2)
+            self.emit(f"f{k} = ({fr}[i],)", 2)
+            return
+        if hp is HitPolicy.OUTPUT_ORDER:
+            self.emit(f"{m} = sorted({m}, key={pk})", 2)
+        self.emit(f"rows = [{row.format(i='i')} for i in {m}]", 2)
+        for j, v in enumerate(outs):
+            vals = f"[r[{j}] for r in rows if r[{j}] is not None]"
+            agg = t.aggregator
+            if agg is None:
+                self.emit(f"{v} = {vals}", 2)
+            elif agg is Aggregator.COUNT:
+                self.emit(f"{v} = len(set({vals}))", 2)
+            else:
+                fn = {Aggregator.SUM: "sum", Aggregator.MIN: "min", Aggregator.MAX: "max"}[agg]
+                self.emit(f"_vals = {vals}", 2)
+                self.emit(f"{v} = {fn}(_vals) if _vals else None", 2)
+        self.emit(f"f{k} = tuple({fr}[i] for i in {m})", 2)
+
+    # -- the whole decision
+    def build(self) -> Callable:
+        book, plan = self.book, self.plan
+        self.ns["NAME"] = plan.name
+        self.ns["KNOWN"] = frozenset(book.fields)
+        self.ns["UNKNOWN"] = lambda facts: unknown_fields(book, plan, facts)
+        self.emit("if facts.__class__ is not dict: facts = AS_MAPPING(facts)")
+        self.emit("if not KNOWN.issuperset(facts): raise UNKNOWN(facts)")
+        for name in plan.inputs:
+            f = book.fields[name]
+            v = self.var(name)
+            self.emit(f"{v} = facts.get({name!r})")
+            norm = self.bind(lambda raw, _f=f: coerce_field(_f, raw), "N")
+            self.emit(f"if {v} is not None and not ({self.fast_check(f, v)}): {v} = {norm}({v})")
+        if plan.derive is not None:
+            self.ns["APPLY_DERIVE"] = apply_derive
+            self.ns["PLAN"] = plan
+            items = ", ".join(f"({n!r}, {self.var(n)})" for n in plan.inputs)
+            self.emit(f"_env = APPLY_DERIVE(BOOK, PLAN, {{k: v for k, v in ({items},) if v is not None}})")
+            for n in plan.derived:
+                self.emit(f"{self.var(n)} = _env.get({n!r})")
+        for k, tname in enumerate(plan.tables):
+            self.table(book.tables[tname], k)
+        fired = " + ".join(f"f{k}" for k in range(len(plan.tables))) or "()"
+        outs = []
+        for f in plan.outputs:
+            v = self.var(f)
+            if book.fields[f].type is Type.TEXT_LIST:
+                outs.append(f"{f!r}: list({v}) if {v}.__class__ is tuple else {v}")
+            else:
+                outs.append(f"{f!r}: {v}")
+        self.emit(f"return RESULT(NAME, {{{', '.join(outs)}}}, {fired})")
+        # fields never assigned (absent inputs of no table) are null
+        pre = [f"    {v} = None" for f, v in self.vars.items()
+               if f not in plan.inputs]
+        src = "def decide(facts):\n" + "\n".join(pre + self.lines) + "\n"
+        self.source = src
+        code = compile(src, f"<decision {plan.name}>", "exec")
+        exec(code, self.ns)
+        fn = self.ns["decide"]
+        fn.source = src
+        return fn
+
+    def fast_check(self, f, v: str) -> str:
+        """An expression true when ``v`` is already a valid typed value (no conversion needed)."""
+        allowed = f.allowed
+        t = f.type
+        if t is Type.TEXT:
+            base = f"{v}.__class__ is str"
+        elif t is Type.INTEGER:
+            base = f"{v}.__class__ is int"
+        elif t is Type.NUMBER:
+            base = f"({v}.__class__ is int or {v}.__class__ is Decimal)"
+        elif t is Type.BOOLEAN:
+            return f"{v} is True or {v} is False"
+        elif t is Type.DATE:
+            base = f"{v}.__class__ is _date"
+        elif t is Type.VERSION:
+            return "False"  # versions are checked and converted (cached) by the normaliser
+        else:
+            return "False"
+        if isinstance(allowed, tuple):
+            return f"{base} and {v} in {self.bind(frozenset(allowed), 'A')}"
+        if isinstance(allowed, _RT):
+            lo, hi = self.const(allowed.low.value), self.const(allowed.high.value)
+            return (f"{base} and {lo} {'<=' if allowed.low_closed else '<'} {v} "
+                    f"{'<=' if allowed.high_closed else '<'} {hi}")
+        return base
+
+
+# --------------------------------------------------------------------------- indexes
+def _eq_keys(test):
+    """The literal keys an equality-only test matches, or None when it is not one."""
+    if isinstance(test, CompareTest) and test.op == "=" and isinstance(test.value, Literal):
+        return [test.value.value]
+    if isinstance(test, OrTests) and all(isinstance(s, CompareTest) and s.op == "=" and
+                                         isinstance(s.value, Literal) for s in test.tests):
+        return [s.value.value for s in test.tests]
+    return None
+
+
+def _eq_index(t: Table, j: int):
+    keys: dict[Any, list[int]] = {}
+    wild: list[int] = []
+    for r in t.rules:
+        ks = _eq_keys(r.inputs[j].test)
+        if ks is None:
+            wild.append(r.index)
+        else:
+            for key in ks:
+                keys.setdefault(key, []).append(r.index)
+    if not keys:
+        return None
+    size = sum(len(v) for v in keys.values()) + len(keys) * len(wild)
+    if size > INDEX_BUDGET:
+        return None
+    table = {key: tuple(sorted(set(v) | set(wild))) for key, v in keys.items()}
+    cost = max(len(wild), sum(len(v) for v in table.values()) / len(table))
+    return cost, ("eq", j, (table, tuple(wild)))
+
+
+def _slots_of(test, pos: dict, n: int):
+    """The elementary slots (2k+1 = point k, 2k = the gap below it) a literal test may match."""
+    if isinstance(test, AnyTest):
+        return None
+    if isinstance(test, CompareTest) and isinstance(test.value, Literal):
+        k = pos[test.value.value]
+        return {"=": range(2 * k + 1, 2 * k + 2), "<": range(0, 2 * k + 1), "<=": range(0, 2 * k + 2),
+                ">": range(2 * k + 2, 2 * n + 1), ">=": range(2 * k + 1, 2 * n + 1)}[test.op]
+    if isinstance(test, RangeTest) and isinstance(test.low, Literal) and isinstance(test.high, Literal):
+        a, b = pos[test.low.value], pos[test.high.value]
+        return range(2 * a + 1 if test.low_closed else 2 * a + 2, (2 * b + 2) if test.high_closed else 2 * b + 1)
+    if isinstance(test, OrTests):
+        parts = [_slots_of(s, pos, n) for s in test.tests]
+        if any(p is None for p in parts):
+            return None
+        return sorted(set().union(*map(set, parts)))
+    return None
+
+
+def _literal_points(test, out: set):
+    if isinstance(test, CompareTest) and isinstance(test.value, Literal):
+        out.add(test.value.value)
+    elif isinstance(test, RangeTest):
+        for e in (test.low, test.high):
+            if isinstance(e, Literal):
+                out.add(e.value)
+    elif isinstance(test, (OrTests, NotTests)):
+        for s in test.tests:
+            _literal_points(s, out)
+
+
+def _range_index(t: Table, j: int):
+    col = t.inputs[j]
+    if col.type not in (Type.NUMBER, Type.INTEGER, Type.DATE, Type.VERSION, Type.TEXT):
+        return None
+    pts: set = set()
+    for r in t.rules:
+        _literal_points(r.inputs[j].test, pts)
+    if not pts:
+        return None
+    try:
+        points = sorted(pts)
+    except TypeError:
+        return None
+    pos = {p: i for i, p in enumerate(points)}
+    n = len(points)
+    slots: list[list[int]] = [[] for _ in range(2 * n + 1)]
+    none: list[int] = []
+    total = 0
+    for r in t.rules:
+        test = r.inputs[j].test
+        s = _slots_of(test, pos, n)
+        if s is None:
+            s = range(2 * n + 1)
+            none.append(r.index)
+        elif isinstance(test, NullTest):
+            none.append(r.index)
+        total += len(s)
+        if total > INDEX_BUDGET:
+            return None
+        for slot in s:
+            slots[slot].append(r.index)
+    cost = max(len(none), total / len(slots))
+    return cost, ("range", j, (tuple(points), tuple(tuple(s) for s in slots), tuple(none)))
+
+
+def choose_index(t: Table):
+    """The cheapest index over one input column, or None when none pays off."""
+    best = None
+    for j, col in enumerate(t.inputs):
+        if col.type is Type.TEXT_LIST:
+            continue
+        if any(referenced_fields(r.inputs[j].test) for r in t.rules):
+            continue
+        for cand in (_eq_index(t, j), _range_index(t, j)):
+            if cand is not None and (best is None or cand[0] < best[0]):
+                best = cand
+    if best is None or best[0] > len(t.rules) / 2:
+        return None
+    return best[1]
+
+
+def compile_book(book: Book) -> dict[str, Callable[[Any], Result]]:
+    """Every decision of the book as a compiled function facts → Result."""
+    return {name: _Gen(book, plan).build() for name, plan in book.decisions.items()}
