@@ -322,6 +322,9 @@ class Variable:
             self.cells = [Cell("point", v) for v in vals]
             self.pos = {v: i for i, v in enumerate(vals)}
             return
+        if t is Type.TEXT_LIST:  # only - and null tests reach here
+            self.cells = [Cell("other", ())]
+            return
         if t is Type.BOOLEAN:
             self.cells = [Cell("point", True), Cell("point", False)]
             self.pos = {True: 0, False: 1}
@@ -756,7 +759,7 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                              (j, i), (i,), witness=w, region=describe_box(variables, box, table)))
 
     # gaps
-    if hp.single:
+    if hp.single and all(v.dom for v in variables):
         bud = [budget]
         try:
             gap_boxes = []
@@ -806,14 +809,14 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                 if s == r or keys[s] != keys[r] or not _subset(may[r], must[s]):
                     continue
                 if hp is HitPolicy.FIRST:
-                    if s < r:
+                    if s < r or s in shadowed:
                         continue  # that is shadowing
                     if any(keys[t] != keys[r] and _meet(may[t], may[r]) is not None
                            for t in range(r + 1, s)):
                         continue
                 if hp is HitPolicy.PRIORITY and not _outputs_const(table):
                     continue
-                if hp is HitPolicy.ANY and s < r and _subset(may[s], must[r]):
+                if hp is not HitPolicy.FIRST and s > r and _subset(may[s], must[r]):
                     continue  # identical rows: report the later one only
                 f.append(Finding("redundant", table.name, (r,), (s,),
                                  witness=witness_case(variables, must[r])))
@@ -850,9 +853,8 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                                      region=v.describe(merged)))
 
     # columns that never change the outcome
-    if hp.single and not any(x.kind in ("overlap", "conflict") for x in f) and order is not None \
-            or hp in (HitPolicy.UNIQUE, HitPolicy.ANY) and not any(x.kind in ("overlap", "conflict") for x in f):
-        ordr = order if order is not None else list(range(n))
+    ordr = order if hp in (HitPolicy.FIRST, HitPolicy.PRIORITY) else list(range(n))
+    if hp.single and ordr is not None and not any(x.kind in ("overlap", "conflict") for x in f):
         for k, v in enumerate(variables):
             try:
                 u = _useless(table, variables, must, may, keys, ordr, k, budget)
@@ -1036,7 +1038,9 @@ def _useless(table, variables, must, may, keys, order, k, budget) -> Optional[tu
                     break
     w1 = witness_case(variables, pt)
     w2 = dict(w1)
-    alt = other_box if other_box is not None else base
+    alt = other_box
+    if alt is None:
+        alt = next((i for i in cells if i != base), base)
     val = v.cells[alt].rep
     if val is None:
         w2.pop(v.field, None)

@@ -29,8 +29,9 @@ def discover_services() -> list[DecisionService]:
 
 
 def _applicable(s: DecisionService, fields) -> bool:
-    """A service applies to a directory whose Glossary declares any of its outputs."""
-    return any(f in fields for f in s.outputs)
+    """A service applies to a directory whose Glossary declares all of its outputs
+    (so an application's services never leak into an unrelated set of tables)."""
+    return all(f in fields for f in s.outputs)
 
 
 def load_book(path: str | os.PathLike, services: Iterable[DecisionService] | None = None) -> Book:

@@ -269,14 +269,24 @@ def violation(t: Table, matched: list[int], policy: str, what: str) -> Evaluatio
                            f"{ids} {what}", t.name, [(t.name, r.id, r.loc) for r in rules])
 
 
-def evaluate(book: Book, name: str, facts: Mapping[str, Any]) -> tuple[dict, list[tuple[str, int]]]:
-    plan = book.decisions[name]
-    from .facts import apply_derive
-    env = apply_derive(book, plan, dict(facts))
+def run_tables(book: Book, plan, env: dict) -> tuple[dict, list[tuple[str, int]]]:
+    """Every table of the plan, in order, over ``env`` (typed and derived facts)."""
     fired = []
     for tname in plan.tables:
         outs, idx = eval_table(book, book.tables[tname], env)
         env.update({k: tuple(v) if isinstance(v, list) else v for k, v in outs.items()})
         fired.extend((tname, i) for i in idx)
+    return env, fired
+
+
+def evaluate_env(book: Book, name: str, env: Mapping[str, Any]) -> dict:
+    """All facts after the decision's tables ran (inputs, derived and every output)."""
+    return run_tables(book, book.decisions[name], dict(env))[0]
+
+
+def evaluate(book: Book, name: str, facts: Mapping[str, Any]) -> tuple[dict, list[tuple[str, int]]]:
+    from .facts import apply_derive
+    plan = book.decisions[name]
+    env, fired = run_tables(book, plan, apply_derive(book, plan, dict(facts)))
     return {f: list(env[f]) if isinstance(env.get(f), tuple) else env.get(f)
             for f in plan.outputs}, fired
