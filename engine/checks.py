@@ -148,10 +148,26 @@ def _targets(d: Draft) -> dict[str, tuple[set, set]]:
     return out
 
 
+def check_list_inputs(d: Draft) -> list[Diagnostic]:
+    """A COLLECT/RULE ORDER/OUTPUT ORDER output is a list; only a text list can be tested downstream."""
+    listy = {c.field: t for t in d.tables if not t.hit_policy.single and t.aggregator is None
+             for c in t.outputs if c.type is not Type.TEXT_LIST}
+    out = []
+    for t in d.tables:
+        for col in t.inputs:
+            for f in sorted(referenced_fields(col.expr) & set(listy)):
+                out.append(Diagnostic("E152", "error", col.loc,
+                                      f'"{f}" is a list (table {listy[f].name} collects it) but is declared '
+                                      f"{d.fields[f].type.value}: declare it as text list, or give "
+                                      f"{listy[f].name} an aggregator (C+, C<, C>, C#)", listy[f].loc))
+    return out
+
+
 CHECKS = (
     check_table_names,
     check_producers,
     check_cycles,
+    check_list_inputs,
     check_services,
     check_tests,
     check_invariants,

@@ -302,12 +302,12 @@ class _Gen:
         """A name bound to a function i → output tuple (or a tuple of tuples)."""
         if self.literal_outputs(t):
             rows = tuple(tuple(o.expr.value for o in r.outputs) for r in t.rules)
-            return self.bind(rows, "O") + "[{i}]"
+            return self.bind(rows, "O") + "[@I@]"
         tb = self.bind(t, "TB")
         fields = sorted(set().union(*(referenced_fields(o.expr) for r in t.rules for o in r.outputs)))
         envx = "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in fields) + "}"
         fn = self.bind(ref.rule_outputs, "RO")
-        return f"{fn}({tb}, {{i}}, {envx})"
+        return f"{fn}({tb}, @I@, {envx})"
 
     def _policy(self, t: Table, outs, k, fr):
         hp = t.hit_policy
@@ -317,30 +317,30 @@ class _Gen:
         self._no_match(t, outs, k, 2)
         self.emit("else:")
         if hp is HitPolicy.FIRST:
-            self.emit(f"{self._unpack(outs)} = {row.format(i=m + '[0]')}", 2)
+            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
             self.emit(f"f{k} = ({fr}[{m}[0]],)", 2)
             return
         tb = self.bind(t, "TB")
         if hp is HitPolicy.UNIQUE:
             self.emit(f"if len({m}) > 1: raise _VIOL({tb}, {m}, 'UNIQUE', 'match this case; exactly one may')", 2)
-            self.emit(f"{self._unpack(outs)} = {row.format(i=m + '[0]')}", 2)
+            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
             self.emit(f"f{k} = ({fr}[{m}[0]],)", 2)
             return
         if hp is HitPolicy.ANY:
-            self.emit(f"if len({{{row.format(i='i')} for i in {m}}}) > 1: "
+            self.emit(f"if len({{{row.replace('@I@', 'i')} for i in {m}}}) > 1: "
                       f"raise _VIOL({tb}, {m}, 'ANY', 'match this case with different outputs')", 2)
-            self.emit(f"{self._unpack(outs)} = {row.format(i=m + '[0]')}", 2)
+            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
             self.emit(f"f{k} = tuple({fr}[i] for i in {m})", 2)
             return
-        pk = f"(lambda i: (_PKEY(BOOK, {tb}, {row.format(i='i')}), i))"
+        pk = f"(lambda i: (_PKEY(BOOK, {tb}, {row.replace('@I@', 'i')}), i))"
         if hp is HitPolicy.PRIORITY:
             self.emit(f"i = min({m}, key={pk})", 2)
-            self.emit(f"{self._unpack(outs)} = {row.format(i='i')}", 2)
+            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', 'i')}", 2)
             self.emit(f"f{k} = ({fr}[i],)", 2)
             return
         if hp is HitPolicy.OUTPUT_ORDER:
             self.emit(f"{m} = sorted({m}, key={pk})", 2)
-        self.emit(f"rows = [{row.format(i='i')} for i in {m}]", 2)
+        self.emit(f"rows = [{row.replace('@I@', 'i')} for i in {m}]", 2)
         for j, v in enumerate(outs):
             vals = f"[r[{j}] for r in rows if r[{j}] is not None]"
             agg = t.aggregator
