@@ -496,6 +496,19 @@ class Variable:
             parts.append("null")
         return ", ".join(parts) if parts else "no value"
 
+    def runs(self, mask: int) -> int:
+        """How many separate intervals the present values of a mask make."""
+        m = mask & self.dom
+        count, inside = 0, False
+        for i in range(len(self.cells) - 1):
+            if self.cells[i].rep is _EMPTY:
+                continue
+            bit = (m >> i) & 1
+            if bit and not inside:
+                count += 1
+            inside = bool(bit)
+        return count
+
     def _run(self, i, j):
         ci, cj = self.cells[i], self.cells[j]
         if i == j and ci.kind == "point":
@@ -844,10 +857,13 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                             keys[t] != keys[a] and _meet(may[t], may[b]) is not None
                             for t in range(a + 1, b)):
                         continue
+                    reported.add(a)
                     reported.add(b)
                     k = diff[0]
                     v = variables[k]
                     merged = must[a][k] | must[b][k]
+                    if v.ordered and v.runs(merged) > 1:
+                        continue  # the union is not one interval: not simpler
                     f.append(Finding("mergeable", table.name, (b,), (a,), column=v.columns[0],
                                      witness=witness_case(variables, must[b]),
                                      region=v.describe(merged)))
