@@ -64,7 +64,47 @@ def write_workbook(path: Path, glossary: Iterable[Sequence[Any]] = (), sheets: I
             s.append(["Property", "WHEN", "THEN"])
             for r in spec["rows"]:
                 s.append(r)
+        elif spec["kind"] == "raw":
+            for r in spec["rows"]:
+                s.append(list(r))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
+    return path
+
+
+def raw_sheet(title: str, rows: Iterable[Sequence[Any]]) -> dict:
+    """A sheet written exactly as given, row by row from A1 (for layouts the other
+    helpers cannot express: a missing "Hit policy" row, a note sheet, …)."""
+    return {"kind": "raw", "rows": [list(r) for r in rows], "sheet": title}
+
+
+def set_cached_values(path: Path, values: dict) -> Path:
+    """Give formula cells a cached value, as Excel does when it saves (openpyxl writes
+    formulas without one).  values: {(sheet title, "C7"): cached value (str, number or bool)}."""
+    import re
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    path = Path(path)
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    titles = re.findall(r'<sheet [^>]*name="([^"]+)"', files["xl/workbook.xml"].decode())
+    for (title, ref), value in values.items():
+        name = f"xl/worksheets/sheet{titles.index(escape(title)) + 1}.xml"
+        xml = files[name].decode()
+        if isinstance(value, bool):
+            t, v = ' t="b"', "1" if value else "0"
+        elif isinstance(value, (int, float)):
+            t, v = "", repr(value)
+        else:
+            t, v = ' t="str"', escape(str(value))
+        pat = re.compile(rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v\s*/>(</c>)')
+        xml, n = pat.subn(lambda m: f'<c r="{ref}"{m.group(1)}{t}><f>{m.group(2)}</f><v>{v}</v></c>', xml)
+        if n != 1:
+            raise ValueError(f"no uncached formula at {title}!{ref}")
+        files[name] = xml.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in files.items():
+            z.writestr(n, data)
     return path
