@@ -12,6 +12,11 @@ from typing import Any, Iterable, Sequence
 from openpyxl import Workbook
 
 
+class Text(str):
+    """A cell value written as text even when it starts with "=" (what Excel stores when
+    the analyst types '=> 3); a plain str starting with "=" is written as a formula."""
+
+
 def table(name: str, policy: str | None, columns: Sequence[str], rules: Iterable[Sequence[Any]],
           description: str | None = None, sheet: str | None = None) -> dict:
     """columns: "INPUT field", "OUTPUT field" or "ANNOTATION note"; rules: rows
@@ -29,6 +34,13 @@ def tests_sheet(target: str, columns: Sequence[str], cases: Iterable[Sequence[An
 
 def invariants_sheet(target: str, rows: Iterable[Sequence[Any]], sheet: str = "Invariants") -> dict:
     return {"kind": "invariants", "target": target, "rows": [list(r) for r in rows], "sheet": sheet}
+
+
+def _append(ws, row) -> None:
+    ws.append(list(row))
+    for col, v in enumerate(row, 1):
+        if isinstance(v, Text):  # keep it a text: openpyxl makes any "=..." a formula
+            ws.cell(ws.max_row, col).data_type = "s"
 
 
 def write_workbook(path: Path, glossary: Iterable[Sequence[Any]] = (), sheets: Iterable[dict] = (),
@@ -51,22 +63,22 @@ def write_workbook(path: Path, glossary: Iterable[Sequence[Any]] = (), sheets: I
             s.append(["Rule"] + [c.split(" ", 1)[0] for c in spec["columns"]])
             s.append([None] + [c.split(" ", 1)[1] if " " in c else None for c in spec["columns"]])
             for r in spec["rules"]:
-                s.append(r)
+                _append(s, r)
         elif spec["kind"] == "tests":
             s.append(["Tests", spec["target"]])
             s.append([])
             s.append(["Case"] + [c.split(" ", 1)[0] for c in spec["columns"]])
             s.append([None] + [c.split(" ", 1)[1] for c in spec["columns"]])
             for c in spec["cases"]:
-                s.append(c)
+                _append(s, c)
         elif spec["kind"] == "invariants":
             s.append(["Invariants", spec["target"]])
             s.append(["Property", "WHEN", "THEN"])
             for r in spec["rows"]:
-                s.append(r)
+                _append(s, r)
         elif spec["kind"] == "raw":
             for r in spec["rows"]:
-                s.append(list(r))
+                _append(s, r)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
