@@ -603,6 +603,76 @@ def _uncovered(box, cands, boxes, cols, budget):
     return None
 
 
+class BoxIndex:
+    """Per column, which rules' boxes contain each cell: answers "which rules touch
+    this box" and "which rules contain this point" with a few big-integer ANDs."""
+
+    def __init__(self, boxes: list[tuple]):
+        self.n = len(boxes)
+        self.all = (1 << self.n) - 1
+        ncols = len(boxes[0]) if boxes else 0
+        self.cell_rules: list[dict] = []
+        for k in range(ncols):
+            groups: dict[int, int] = {}
+            for r, b in enumerate(boxes):
+                groups[b[k]] = groups.get(b[k], 0) | (1 << r)
+            cr: dict[int, int] = {}
+            for m, rs in groups.items():
+                mm = m
+                while mm:
+                    low = mm & -mm
+                    i = low.bit_length() - 1
+                    cr[i] = cr.get(i, 0) | rs
+                    mm ^= low
+            self.cell_rules.append(cr)
+        self.cache: list[dict] = [dict() for _ in range(ncols)]
+
+    def col(self, k: int, m: int) -> int:
+        cache = self.cache[k]
+        acc = cache.get(m)
+        if acc is None:
+            acc = 0
+            cr = self.cell_rules[k]
+            mm = m
+            while mm:
+                low = mm & -mm
+                acc |= cr.get(low.bit_length() - 1, 0)
+                mm ^= low
+            if len(cache) < 100_000:
+                cache[m] = acc
+        return acc
+
+    def touching(self, box: tuple) -> int:
+        acc = self.all
+        for k, m in enumerate(box):
+            acc &= self.col(k, m)
+            if not acc:
+                break
+        return acc
+
+    def at(self, point: tuple) -> int:
+        acc = self.all
+        for k, i in enumerate(point):
+            acc &= self.cell_rules[k].get(i, 0)
+            if not acc:
+                break
+        return acc
+
+
+def _bits(x: int):
+    while x:
+        low = x & -x
+        yield low.bit_length() - 1
+        x ^= low
+
+
+def _hit(a: tuple, b: tuple) -> bool:
+    for x, y in zip(a, b):
+        if not x & y:
+            return False
+    return True
+
+
 def _meet(a: tuple, b: tuple) -> Optional[tuple]:
     out = tuple(x & y for x, y in zip(a, b))
     return out if all(out) else None
@@ -792,15 +862,20 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
     # shadowed rows (FIRST, PRIORITY): the rule never decides the outcome
     order = _order(book, table) if hp in (HitPolicy.FIRST, HitPolicy.PRIORITY) else None
     shadowed = set()
+    idx_must = BoxIndex(must)
+    idx_may = BoxIndex(may)
     if order is not None:
         bud = [budget]
-        rank = {r: k for k, r in enumerate(order)}
+        before = 0
         for r in order:
             if r in never:
+                before |= 1 << r
                 continue
-            earlier = [s for s in order[:rank[r]] if _meet(must[s], may[r]) is not None]
-            if not earlier:
+            touch = idx_must.touching(may[r]) & before
+            before |= 1 << r
+            if not touch:
                 continue
+            earlier = [s for s in order if (touch >> s) & 1]
             try:
                 g = uncovered(may[r], earlier, must, bud)
             except Budget:
@@ -818,14 +893,15 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
         for r in range(n):
             if r in never or r in shadowed or not all(must[r]):
                 continue
-            for s in range(n):
+            touch_r = idx_may.touching(may[r])
+            for s in _bits(idx_must.touching(may[r])):
                 if s == r or keys[s] != keys[r] or not _subset(may[r], must[s]):
                     continue
                 if hp is HitPolicy.FIRST:
                     if s < r or s in shadowed:
                         continue  # that is shadowing
-                    if any(keys[t] != keys[r] and _meet(may[t], may[r]) is not None
-                           for t in range(r + 1, s)):
+                    between = touch_r & ((1 << s) - 1) & ~((1 << (r + 1)) - 1)
+                    if any(keys[t] != keys[r] for t in _bits(between)):
                         continue
                 if hp is HitPolicy.PRIORITY and not _outputs_const(table):
                     continue
@@ -853,10 +929,10 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                     diff = [k for k in range(len(variables)) if must[a][k] != must[b][k]]
                     if len(diff) != 1:
                         continue
-                    if hp is HitPolicy.FIRST and any(
-                            keys[t] != keys[a] and _meet(may[t], may[b]) is not None
-                            for t in range(a + 1, b)):
-                        continue
+                    if hp is HitPolicy.FIRST:
+                        between = idx_may.touching(may[b]) & ((1 << b) - 1) & ~((1 << (a + 1)) - 1)
+                        if any(keys[t] != keys[a] for t in _bits(between)):
+                            continue
                     reported.add(a)
                     reported.add(b)
                     k = diff[0]
@@ -967,15 +1043,19 @@ def first_differ(vars_n: int, boxes_a: list, keys_a: list, order_a: list,
     ``keys`` are the rules' outcomes; no rule matching is the outcome None."""
     A = [r for r in order_a]
     B = [r for r in order_b]
-    return _differ(universe, A, B, boxes_a, keys_a, boxes_b, keys_b, budget)
+    ia = BoxIndex(boxes_a)
+    ib = ia if boxes_b is boxes_a else BoxIndex(boxes_b)
+    return _differ(universe, A, B, boxes_a, keys_a, boxes_b, keys_b, budget, ia, ib)
 
 
-def _differ(box, A, B, ba, ka, bb, kb, budget):
+def _differ(box, A, B, ba, ka, bb, kb, budget, ia, ib):
     budget[0] -= 1 + len(A) + len(B)
     if budget[0] < 0:
         raise Budget()
-    A = [r for r in A if _meet(ba[r], box) is not None]
-    B = [r for r in B if _meet(bb[r], box) is not None]
+    ta = ia.touching(box)
+    tb = ta if ib is ia else ib.touching(box)
+    A = [r for r in A if (ta >> r) & 1]
+    B = [r for r in B if (tb >> r) & 1]
     ra = A[0] if A else None
     rb = B[0] if B else None
     da = ra is None or _subset(box, ba[ra])
@@ -993,11 +1073,11 @@ def _differ(box, A, B, ba, ka, bb, kb, budget):
         out = inside[j] & ~splitter[j]
         if out:
             piece = inside[:j] + (out,) + inside[j + 1:]
-            res = _differ(piece, A, B, ba, ka, bb, kb, budget)
+            res = _differ(piece, A, B, ba, ka, bb, kb, budget, ia, ib)
             if res is not None:
                 return res
             inside = inside[:j] + (inside[j] & splitter[j],) + inside[j + 1:]
-    return _differ(inside, A, B, ba, ka, bb, kb, budget)
+    return _differ(inside, A, B, ba, ka, bb, kb, budget, ia, ib)
 
 
 def _useless(table, variables, must, may, keys, order, k, budget) -> Optional[tuple]:
@@ -1020,35 +1100,57 @@ def _useless(table, variables, must, may, keys, order, k, budget) -> Optional[tu
     dom = v.dom
     if not dom:
         return None
+    n = len(must)
+    ob = [must[r] for r in order]  # rules renumbered in the order they are tried
+    okeys = [keys[r] for r in order]
+    idx = BoxIndex(ob)
     sigs: dict[int, int] = {}
     cells = [i for i in range(len(v.cells) - 1) if (dom >> i) & 1]
     for i in cells:
-        sig = 0
-        for r in range(len(must)):
-            if (must[r][k] >> i) & 1:
-                sig |= 1 << r
-        sigs.setdefault(sig, i)
+        sigs.setdefault(idx.cell_rules[k].get(i, 0), i)
     reps = list(sigs.values())
     base = reps[0]
+
+    def outcome(point):
+        m = idx.at(point)
+        return okeys[(m & -m).bit_length() - 1] if m else None
+
+    # quick rejection: a rule's own cases, with column k at each class
+    doms = [w.dom for w in variables]
+    for i in range(n):
+        pt = []
+        for j, w in enumerate(variables):
+            if j == k:
+                pt.append(base)
+                continue
+            m = ob[i][j] & doms[j]
+            if not m:
+                break
+            pt.append((m & -m).bit_length() - 1)
+        else:
+            o = outcome(tuple(pt))
+            for c in reps[1:]:
+                pt[k] = c
+                if outcome(tuple(pt)) != o:
+                    return None
     univ = tuple((w.dom if j != k else (1 << base)) for j, w in enumerate(variables))
     # compare the sub-table at the base cell with the sub-table at each other class
+    ba = [tuple(m if j != k else univ[k] for j, m in enumerate(b)) for b in ob]
     other_box = None
     for c in reps[1:]:
-        A = [r for r in order if (must[r][k] >> base) & 1]
-        B = [r for r in order if (must[r][k] >> c) & 1]
-        # drop column k: both sides see the whole column
-        ba = [tuple(m if j != k else univ[k] for j, m in enumerate(b)) for b in must]
+        A = [r for r in range(n) if (ob[r][k] >> base) & 1]
+        B = [r for r in range(n) if (ob[r][k] >> c) & 1]
         bud = [budget]
-        d = first_differ(len(variables), ba, keys, A, ba, keys, B, univ, bud)
+        d = first_differ(len(variables), ba, okeys, A, ba, okeys, B, univ, bud)
         if d is not None:
             return None
         other_box = c
     # witnesses: a case at the base cell and the same case at another cell
     pt = univ
     if other_box is not None:
-        for r in order:
-            if (must[r][k] >> base) & 1 and not (must[r][k] >> other_box) & 1:
-                m = _meet(must[r], univ)
+        for r in range(n):
+            if (ob[r][k] >> base) & 1 and not (ob[r][k] >> other_box) & 1:
+                m = _meet(ob[r], univ)
                 if m is not None:
                     pt = m
                     break

@@ -1,0 +1,77 @@
+"""decide verify: the Invariants sheets, searched with hypothesis."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+import engine
+from engine.verify import assert_invariants, check_invariants
+
+from .workbooks import invariants_sheet, table, write_workbook
+
+TABLES = Path(__file__).resolve().parents[1] / "tables"
+
+
+def test_every_invariant_of_the_shipped_tables_holds():
+    failures = check_invariants(engine.load(TABLES), examples=100, seed=0)
+    assert failures == [], "\n\n".join(f.describe() for f in failures)
+
+
+def test_a_planted_wrong_rule_in_a_copy_of_the_shipped_tables_is_caught(tmp_path):
+    copy = tmp_path / "tables"
+    shutil.copytree(TABLES, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    # the rule "recurring = true → recurring billing" of table RecurringBilling
+    t = engine.load(TABLES).ir.tables["RecurringBilling"]
+    col = next(i for i, c in enumerate(t.inputs) if c.field == "recurring")
+    cell = next(r.inputs[col].loc for r in t.rules if r.inputs[col].text == "true")
+    wb = load_workbook(copy / cell.workbook)
+    wb[cell.sheet][cell.cell] = "false"  # planted: "recurring = false is recurring billing"
+    wb.save(copy / cell.workbook)
+    rb = engine.load(copy)
+    failures = check_invariants(rb, examples=100, seed=0, decisions=["purchase_restriction"])
+    ids = {f.prop.id for f in failures}
+    assert "recurring_never_allowed" in ids
+    f = next(f for f in failures if f.prop.id == "recurring_never_allowed")
+    # minimal: only what the decision needs, and recurring = true
+    assert f.case["recurring"] is True
+    assert len(f.case) <= 2, f.case
+    # the counterexample, fed back, really breaks the invariant
+    assert rb.decide("purchase_restriction", f.case).outputs["allowed"] is True
+    assert any(t == "RecurringBilling" for t, _, _ in f.fired)
+    assert "recurring_never_allowed" in f.describe()
+
+
+def _boundary_book(tmp_path, cell):
+    return write_workbook(
+        tmp_path / "b" / "book.xlsx",
+        glossary=[("amount", "integer", "[0..1000000]"), ("ok", "boolean")],
+        tables=[table("Limit", "FIRST", ["INPUT amount", "OUTPUT ok"], [[1, cell, False], [2, "-", True]])],
+        sheets=[invariants_sheet("Limit", [["big_refused", "amount >= 3000", "ok = false"],
+                                           ["small_allowed", "amount < 3000", "ok = true"]])])
+
+
+def test_an_off_by_one_threshold_is_found_at_the_boundary(tmp_path):
+    _boundary_book(tmp_path, "> 3000")  # should have been >= 3000
+    failures = check_invariants(tmp_path / "b", examples=50, seed=1)
+    assert [f.prop.id for f in failures] == ["big_refused"]
+    assert failures[0].case == {"amount": 3000}
+    assert failures[0].outputs == {"ok": True}
+    assert failures[0].fired[0][:2] == ("Limit", "2")
+
+
+def test_a_correct_threshold_passes_and_the_helper_raises_on_failure(tmp_path):
+    _boundary_book(tmp_path, ">= 3000")
+    assert_invariants(engine.load(tmp_path / "b"), examples=50)
+    _boundary_book(tmp_path, "> 3000")
+    with pytest.raises(AssertionError, match="big_refused"):
+        assert_invariants(engine.load(tmp_path / "b"), examples=50)
+
+
+def test_verify_on_a_bare_book_uses_the_reference_interpreter(tmp_path):
+    _boundary_book(tmp_path, "> 3000")
+    book = engine.load(tmp_path / "b").ir
+    failures = check_invariants(book, examples=50, seed=2)
+    assert failures and failures[0].case == {"amount": 3000}
