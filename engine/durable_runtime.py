@@ -1,0 +1,321 @@
+"""The durable_rules backend: every table of the book as durable_rules rulesets
+(``durable_compile``), decisions forward-chained inside durable.
+
+One decision = one fresh session id.  The caller asserts (or posts, for FIRST and
+static PRIORITY tables) the first table's fact; each rule's action records its hit;
+each table's finaliser rule (lowest priority, always matches) completes the table
+(hit policy, outputs) and asserts the next table's fact, which carries the outputs
+of the tables upstream, into the next table's ruleset — all synchronously inside
+the first call.  Afterwards the session is deleted from every ruleset it touched,
+whatever happened.
+
+durable_rules is imported only when a backend is built, so the default runtime
+works where it cannot be imported; here ``engine="durable"`` fails with one line.
+
+Thread safety: durable's default ``Host`` runs a background dispatcher that may run
+actions on its own thread (it segfaulted with 8 caller threads); ``_QuietHost``
+never starts it.  The C extension holds the GIL, so decisions are serialised by one
+lock per backend at no cost in throughput.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import warnings
+from typing import Any
+
+from .durable_compile import DISCRIMINATOR, compile_for_durable
+from .errors import EvaluationError, WorkbookError
+from .ir import Aggregator, Book, HitPolicy, Literal, Name
+from .reference import cast_output, eval_expr, priority_key, violation
+
+warnings.filterwarnings("ignore", message=r".*utcfromtimestamp.*", category=DeprecationWarning)
+
+_serial = itertools.count()
+
+
+def _durable_engine():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from durable import engine as durable_engine
+        return durable_engine
+    except BaseException as e:  # ImportError, or a broken build (e.g. Python 3.13)
+        detail = " ".join(f"{type(e).__name__}: {e}".split())
+        raise RuntimeError(f'engine="durable" needs durable_rules, which cannot be imported here '
+                           f'({detail}); the default engine works without it') from None
+
+
+def _host_class(durable_engine):
+    class _QuietHost(durable_engine.Host):
+        """A Host without the background dispatcher and timer threads."""
+
+        def _run(self):
+            pass
+
+    return _QuietHost
+
+
+# --------------------------------------------------------------------------- per table
+class _Stage:
+    """A table as the runtime sees it: rulesets, encoder, output rules."""
+
+    def __init__(self, book: Book, t, ct, prefix: str):
+        self.t = t
+        self.ct = ct
+        self.post = ct.mode == "post"
+        self.names = [f"{prefix}_p{p}" for p in range(len(ct.parts))]
+        self.fields = t.output_fields
+        # literal outputs are computed once
+        self.const_outputs = []
+        for r in t.rules:
+            if all(isinstance(o.expr, Literal) for o in r.outputs):
+                self.const_outputs.append(tuple(cast_output(c.type, o.expr.value)
+                                                for c, o in zip(t.outputs, r.outputs)))
+            else:
+                self.const_outputs.append(None)
+        # encoder: (fast single-term groups, multi-term groups, text-list terms)
+        code = ct.code
+        self.single, self.multi, self.listy = [], [], []
+        for g in code.groups:
+            plain = [x for x in g.terms if not x.listy]
+            if len(plain) == 1:
+                x = plain[0]
+                self.single.append((x.key, x.name, x.expr, g))
+            elif plain:
+                self.multi.append(([(x.key, x.name, x.expr) for x in plain], g))
+            for x in g.terms:
+                if x.listy:
+                    self.listy.append((x.key, x.name, x.expr, tuple(x.members.items())))
+
+    def outputs_of(self, i, env):
+        c = self.const_outputs[i]
+        if c is not None:
+            return c
+        t = self.t
+        return tuple(cast_output(col.type, eval_expr(o.expr, env)) for col, o in zip(t.outputs, t.rules[i].outputs))
+
+    def fact(self, env: dict, sid: str) -> dict:
+        f = {"sid": sid, DISCRIMINATOR: 1}
+        for key, name, expr, g in self.single:
+            v = env.get(name) if name is not None else eval_expr(expr, env)
+            if v is not None:
+                f[key] = g.static(v)
+        for terms, g in self.multi:
+            vals = []
+            for key, name, expr in terms:
+                v = env.get(name) if name is not None else eval_expr(expr, env)
+                if v is not None:
+                    vals.append((v, key))
+            vals.sort(key=lambda p: p[0])
+            prev_s = prev_v = None
+            rank = 0
+            for v, key in vals:
+                s = g.static(v)
+                if s != prev_s:
+                    rank = 0
+                elif v != prev_v:
+                    rank += 1
+                prev_s, prev_v = s, v
+                f[key] = s * g.K + rank
+        for key, name, expr, members in self.listy:
+            v = env.get(name) if name is not None else eval_expr(expr, env)
+            if v is not None:
+                f[key] = 1
+                for text, mk in members:
+                    f[mk] = 1 if text in v else 0
+        return f
+
+    def result(self, book: Book, matched: list, env: dict):
+        """The table's outputs and fired rules from its matching rules (rule order),
+        exactly as ``reference.eval_table`` computes them."""
+        t = self.t
+        fields = self.fields
+        hp = t.hit_policy
+        if hp.single:
+            if not matched:
+                return dict.fromkeys(fields), []
+            if hp is HitPolicy.UNIQUE and len(matched) > 1:
+                raise violation(t, matched, "UNIQUE", "match this case; exactly one may")
+            if hp is HitPolicy.ANY and len(matched) > 1:
+                outs = {self.outputs_of(i, env) for i in matched}
+                if len(outs) > 1:
+                    raise violation(t, matched, "ANY", "match this case with different outputs")
+                return dict(zip(fields, self.outputs_of(matched[0], env))), matched
+            if hp is HitPolicy.PRIORITY and len(matched) > 1:
+                chosen = min(matched, key=lambda i: (priority_key(book, t, self.outputs_of(i, env)), i))
+                return dict(zip(fields, self.outputs_of(chosen, env))), [chosen]
+            return dict(zip(fields, self.outputs_of(matched[0], env))), [matched[0]]
+        if hp is HitPolicy.OUTPUT_ORDER:
+            matched = sorted(matched, key=lambda i: (priority_key(book, t, self.outputs_of(i, env)), i))
+        rows = [self.outputs_of(i, env) for i in matched]
+        out = {}
+        agg = t.aggregator
+        for k, f in enumerate(fields):
+            values = [r[k] for r in rows if r[k] is not None]
+            if agg is None:
+                out[f] = values
+            elif agg is Aggregator.COUNT:
+                out[f] = len(set(values))
+            elif not values:
+                out[f] = None
+            elif agg is Aggregator.SUM:
+                out[f] = sum(values)
+            elif agg is Aggregator.MIN:
+                out[f] = min(values)
+            else:
+                out[f] = max(values)
+        return out, matched
+
+
+# --------------------------------------------------------------------------- one decision
+class _Decision:
+    __slots__ = ("stages", "pos", "env", "fired", "hits", "error", "touched", "sid", "done", "fact")
+
+    def __init__(self, stages, env, sid):
+        self.stages = stages
+        self.pos = 0
+        self.env = env
+        self.fired = []
+        self.hits = []
+        self.error = None
+        self.touched = []
+        self.sid = sid
+        self.done = False
+        self.fact = None
+
+
+class DurableBackend:
+    """The durable_rules backend of a loaded book.
+
+    ``DurableBackend(book)`` compiles and registers every table (``WorkbookError``
+    naming the tables that cannot be compiled); ``run(plan, facts)`` returns
+    ``(outputs, fired)`` as ``engine.reference.evaluate`` does for the same facts
+    (already validated, typed and derived)."""
+
+    def __init__(self, book: Book):
+        durable_engine = _durable_engine()
+        self._not_handled = durable_engine.MessageNotHandledException
+        self.book = book
+        self._host = _host_class(durable_engine)()
+        self._lock = threading.Lock()
+        self._sids = itertools.count()
+        self._cur: _Decision | None = None
+        prefix = f"decide{next(_serial)}"
+        problems = []
+        self._stages = {}
+        for n, (name, t) in enumerate(book.tables.items()):
+            try:
+                ct = compile_for_durable(book, t)
+            except WorkbookError as e:
+                problems.extend(e.diagnostics)
+                continue
+            self._stages[name] = _Stage(book, t, ct, f"{prefix}_t{n}")
+        if problems:
+            raise WorkbookError(problems)
+        for stage in self._stages.values():
+            self._register(stage)
+        self._plans = {name: tuple(self._stages[t] for t in plan.tables)
+                       for name, plan in book.decisions.items()}
+
+    # ---- registration
+    def _register(self, stage: _Stage):
+        from .errors import Diagnostic
+        ct = stage.ct
+        definitions = {}
+        for p, part in enumerate(ct.parts):
+            rules = {}
+            for pri, (i, cond) in enumerate(zip(part.rules, part.conds)):
+                rules[f"r{i}"] = {"all": [{"m": cond}], "pri": pri, "run": self._rule_action(stage, i)}
+            last = p == len(ct.parts) - 1
+            rules["end"] = {"all": [{"m": {DISCRIMINATOR: 1}}], "pri": len(part.rules) + 1,
+                            "run": self._end_action(stage, None if last else stage.names[p + 1])}
+            definitions[stage.names[p]] = rules
+        try:
+            self._host.register_rulesets(definitions)
+        except Exception as e:
+            t = stage.t
+            raise WorkbookError([Diagnostic("E902", "error", t.loc,
+                                            f"table {t.name} cannot run on the durable_rules engine: "
+                                            f"durable_rules refused its rules ({e})")]) from None
+
+    def _rule_action(self, stage: _Stage, index: int):
+        if stage.post:
+            def act(c):  # the first match in priority order: the table's single hit
+                d = self._cur
+                if d.error is None:
+                    try:
+                        self._complete(d, stage, [index])
+                    except BaseException as e:
+                        d.error = e
+        else:
+            def act(c):  # every match fires, in priority order
+                d = self._cur
+                if index not in d.hits:  # an $or may fire a rule twice
+                    d.hits.append(index)
+        return act
+
+    def _end_action(self, stage: _Stage, next_part: str | None):
+        def act(c):
+            d = self._cur
+            if d.error is not None:
+                return
+            try:
+                if next_part is not None:  # the next part of a large table
+                    self._send(d, next_part, stage.post, dict(d.fact))
+                else:
+                    hits = d.hits
+                    d.hits = []
+                    self._complete(d, stage, sorted(hits))
+            except BaseException as e:
+                d.error = e
+        return act
+
+    # ---- chaining
+    def _send(self, d: _Decision, ruleset: str, post: bool, fact: dict):
+        d.touched.append(ruleset)
+        if post:
+            self._host.post(ruleset, fact)
+        else:
+            self._host.assert_fact(ruleset, fact)
+
+    def _complete(self, d: _Decision, stage: _Stage, matched: list):
+        outs, fired = stage.result(self.book, matched, d.env)
+        d.env.update({k: tuple(v) if isinstance(v, list) else v for k, v in outs.items()})
+        name = stage.t.name
+        d.fired.extend((name, i) for i in fired)
+        d.pos += 1
+        self._start(d)
+
+    def _start(self, d: _Decision):
+        if d.pos == len(d.stages):
+            d.done = True
+            return
+        stage = d.stages[d.pos]
+        d.fact = stage.fact(d.env, d.sid)
+        self._send(d, stage.names[0], stage.post, dict(d.fact))
+
+    # ---- the API
+    def run(self, plan_name: str, facts: dict) -> tuple[dict, list[tuple[str, int]]]:
+        stages = self._plans[plan_name]
+        plan = self.book.decisions[plan_name]
+        env = dict(facts)
+        with self._lock:
+            d = _Decision(stages, env, str(next(self._sids)))
+            self._cur = d
+            try:
+                self._start(d)
+            finally:
+                self._cur = None
+                for name in d.touched:
+                    try:
+                        self._host.delete_state(name, d.sid)
+                    except Exception:
+                        pass
+        if d.error is not None:
+            raise d.error
+        if not d.done:
+            raise RuntimeError(f"durable_rules did not complete decision {plan_name} "
+                               f"(stopped at table {stages[d.pos].t.name})")
+        return ({f: list(env[f]) if isinstance(env.get(f), tuple) else env.get(f) for f in plan.outputs},
+                d.fired)
