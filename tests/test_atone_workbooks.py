@@ -54,6 +54,18 @@ def test_every_tests_sheet_case_passes(book):
     assert not failures, "\n".join(failures)
 
 
+def test_tests_sheets_and_examples_pass_on_the_durable_backend(book):
+    pytest.importorskip("durable")
+    durable = engine.load(TABLES, engine="durable")
+    for target, case in _cases(book):
+        facts = {k: to_json(v) for k, v in case.inputs.items()}
+        assert durable.decide(target, facts).outputs == book.decide(target, facts).outputs, case.id
+    for path in EXAMPLES:
+        facts = json.loads(path.read_text(encoding="utf-8"))
+        name = facts.pop("decision")
+        assert durable.decide(name, facts).outputs == book.decide(name, facts).outputs, path.name
+
+
 def test_article_example_is_on_the_tests_sheet(book):
     ids = {case.id: case for target, case in _cases(book) if target == "card_eligibility"}
     case = ids["article_example_3m_3uses_6000"]
