@@ -1,0 +1,151 @@
+"""Hypothesis: the durable_rules backend agrees with the default (native) runtime and
+the reference interpreter on random tables — every hit policy and type, every test
+form (field references, not(...), null), chained 1–3 deep, large keyed tables — and
+random cases whose values include the boundaries written in the cells; outputs,
+fired rules and evaluation errors alike."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+pytest.importorskip("durable.engine")
+
+from engine import native, reference  # noqa: E402
+from engine.durable_runtime import DurableBackend  # noqa: E402
+from engine.errors import EvaluationError  # noqa: E402
+from engine.ir import (  # noqa: E402
+    AnyTest, Arith, CompareTest, HitPolicy, InputColumn, InputEntry, Literal, Name, NotTests,
+    NullTest, OrTests, OutputColumn, OutputEntry, RangeTest, Rule, Table, Type,
+)
+
+from .strategies import DOMAINS, LOC, case_for, field, make_book, tables_and_fields  # noqa: E402
+
+
+def outcome_reference(book, name, case):
+    try:
+        outputs, fired = reference.evaluate(book, name, case)
+        return "ok", outputs, fired
+    except EvaluationError as e:
+        return "error", e.table, sorted(r[1] for r in e.rules)
+
+
+def outcome_native(fns, name, case):
+    try:
+        r = fns[name](dict(case))
+        return "ok", r.outputs, [(f.table, f.index) for f in r.fired]
+    except EvaluationError as e:
+        return "error", e.table, sorted(r[1] for r in e.rules)
+
+
+def outcome_durable(backend, name, case):
+    try:
+        outputs, fired = backend.run(name, dict(case))
+        return "ok", outputs, list(fired)
+    except EvaluationError as e:
+        return "error", e.table, sorted(r[1] for r in e.rules)
+
+
+# Tables the shared strategies do not draw: input columns that are arithmetic
+# expressions, intervals whose ends are fields, not(...) over field references, and
+# numbers that fall between the cells' constants.
+EXTRA = {Type.INTEGER: [-1, 4, 6, 9, 11], Type.NUMBER: [Decimal("0.25"), Decimal("2.4999"), 4, Decimal("-1")]}
+
+
+@st.composite
+def expression_tables(draw):
+    fields = {"in0": field("in0", Type.INTEGER), "in1": field("in1", Type.INTEGER),
+              "in2": field("in2", Type.NUMBER), "in3": field("in3", Type.NUMBER)}
+    ops = draw(st.sampled_from(["+", "-", "*"]))
+    colexprs = [
+        (Arith(ops, Name("in0"), Name("in1")), Type.INTEGER),
+        (Name("in2"), Type.NUMBER),
+        (Arith("-", Name("in3"), Literal(Decimal("0.5"))), Type.NUMBER),
+    ]
+    cols = draw(st.lists(st.sampled_from(range(3)), min_size=1, max_size=3))
+    policy = draw(st.sampled_from(list(HitPolicy)))
+    out = field("t0o0", Type.TEXT, ("high", "mid", "low")) if policy in (HitPolicy.PRIORITY, HitPolicy.OUTPUT_ORDER) \
+        else field("t0o0", Type.INTEGER)
+    fields[out.name] = out
+
+    def operand(type_):
+        if draw(st.booleans()):
+            return Literal(draw(st.sampled_from(DOMAINS[type_] + EXTRA[type_])))
+        return Name(draw(st.sampled_from(["in0", "in1"] if type_ is Type.INTEGER else ["in2", "in3"])))
+
+    def one(type_):
+        k = draw(st.integers(0, 5))
+        if k == 0:
+            return AnyTest()
+        if k == 1:
+            return NullTest()
+        if k == 2:
+            a, b = operand(type_), operand(type_)
+            return RangeTest(a, b, draw(st.booleans()), draw(st.booleans()))
+        return CompareTest(draw(st.sampled_from(["=", "<", "<=", ">", ">="])), operand(type_))
+
+    rules = []
+    for i in range(draw(st.integers(0, 10))):
+        entries = []
+        for c in cols:
+            t = colexprs[c][1]
+            k = draw(st.integers(0, 4))
+            test = one(t) if k < 3 else (OrTests if k == 3 else NotTests)(
+                tuple(one(t) for _ in range(draw(st.integers(1, 3)))))
+            entries.append(InputEntry(test, "", LOC))
+        val = draw(st.sampled_from(out.allowed)) if out.allowed else draw(st.integers(0, 4))
+        rules.append(Rule(str(i + 1), i, i + 6, tuple(entries), (OutputEntry(Literal(val), "", LOC),), (), LOC))
+    icols = tuple(InputColumn("e", colexprs[c][0], colexprs[c][1], None, LOC) for c in cols)
+    agg = None
+    t = Table("T0", policy, agg, "", icols, (OutputColumn(out.name, out.name, out.type, LOC),), (), tuple(rules), LOC)
+    return fields, [t]
+
+
+def expression_case(draw, book, name):
+    case = {}
+    for f in book.decisions[name].inputs:
+        t = book.fields[f].type
+        v = draw(st.one_of(st.none(), st.sampled_from(DOMAINS[t] + EXTRA.get(t, []))))
+        if v is not None:
+            case[f] = v
+    return case
+
+
+def check(data, tables, case_fn, cases=5):
+    fields, ts = data.draw(tables)
+    book = make_book(fields, ts)
+    fns = native.compile_book(book)
+    backend = DurableBackend(book)
+    for name in book.decisions:
+        for _ in range(cases):
+            case = case_fn(data.draw, book, name)
+            ref = outcome_reference(book, name, case)
+            assert outcome_durable(backend, name, case) == ref, (name, case)
+            assert outcome_native(fns, name, case) == ref, (name, case)
+
+
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(st.data())
+def test_durable_agrees_with_native_and_reference(data):
+    check(data, tables_and_fields(), case_for)
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(st.data())
+def test_durable_agrees_on_expression_columns_and_field_intervals(data):
+    check(data, expression_tables(), expression_case, cases=8)
+
+
+@pytest.mark.slow
+@settings(max_examples=5000, **SETTINGS)
+@given(st.data())
+def test_durable_agrees_with_native_and_reference_slow(data):
+    if data.draw(st.integers(0, 4)) == 0:
+        check(data, expression_tables(), expression_case, cases=8)
+    else:
+        check(data, tables_and_fields(), case_for)
