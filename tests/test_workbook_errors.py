@@ -33,6 +33,7 @@ GLOSSARY = [
     ("level", "text"),
     ("score", "string"),  # row 15: unknown type
     ("Amount Yen", "number"),  # row 16: bad field name
+    ("level2", "text", '"a", [1..'),  # row 17: allowed values that do not parse
 ]
 
 CELL_RULES = [  # INPUT amount_yen | INPUT country | INPUT name | INPUT app_version | OUTPUT ok
@@ -59,6 +60,7 @@ CELL_RULES = [  # INPUT amount_yen | INPUT country | INPUT name | INPUT app_vers
 EXPECTED = [
     ("Glossary", "B15", "E111", ["string", "text"]),
     ("Glossary", "A16", "E110", ["Amount Yen", "amount_yen"]),
+    ("Glossary", "C17", "E112", ["level2"]),
     ("Glossary2", "A3", "E113", ["country", "Glossary › A3"]),
     ("Cells", "B6", None, ["3,000", "3000"]),
     ("Cells", "B7", None, ["=>", ">="]),
@@ -86,7 +88,9 @@ EXPECTED = [
     ("FeeB", "C5", "E150", ["fee", "FeeA", "FeeB"]),
     # no close name to suggest: the message lists the decisions that exist
     ("Tests", "B1", "E160", ["Eligibilty", "FeeA"]),
+    ("Tests", "B6", "E162", ['"abc"', "number"]),
     ("Invariants", "B3", "E171", ["amount_yen >"]),
+    ("Invariants", "C4", "E171", ["fe", 'did you mean "fee"']),
 ]
 
 
@@ -109,8 +113,8 @@ def build(directory: Path) -> Path:
     sheets = [
         raw_sheet("Glossary2", [["Glossary"], ["Field", "Type", "Allowed values", "Label", "Description"],
                                 ["country", "number"]]),
-        make_tests_sheet("Eligibilty", ["INPUT amount_yen", "EXPECT fee"], [["c1", 100, 1]]),
-        invariants_sheet("FeeA", [["inv1", "amount_yen >", "fee >= 0"]]),
+        make_tests_sheet("Eligibilty", ["INPUT amount_yen", "EXPECT fee"], [["c1", 100, 1], ["c2", '"abc"', 1]]),
+        invariants_sheet("FeeA", [["inv1", "amount_yen >", "fee >= 0"], ["inv2", None, "fe >= 0"]]),
         raw_sheet("Notes", [["This sheet is a note and is ignored"]]),
     ]
     return write_workbook(directory / WB, glossary=GLOSSARY, tables=tables, sheets=sheets)
