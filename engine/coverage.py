@@ -142,6 +142,14 @@ def _show(v) -> str:
     return show_value(v)
 
 
+def _fit_page(ws):
+    """Print (and export to PDF) each sheet landscape, one page wide."""
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+
+
 def write_report(rulebook, outcomes, path: str | os.PathLike) -> Path:
     """Write the results workbook; returns its path."""
     from openpyxl import Workbook, load_workbook
@@ -172,11 +180,13 @@ def write_report(rulebook, outcomes, path: str | os.PathLike) -> Path:
     for o in outcomes:
         by_suite.setdefault(id(o.suite), []).append(o)
     bold = Font(bold=True)
+    touched = []
     for suite in book.tests:
         ws = sheet_map.get((suite.loc.workbook, suite.loc.sheet))
         outs = by_suite.get(id(suite), [])
         if ws is None or not outs:
             continue
+        touched.append(ws)
         first_row = _cell_rc(outs[0].case.loc.cell)[0]
         head_row = first_row - 2
         fields = []
@@ -224,6 +234,7 @@ def write_report(rulebook, outcomes, path: str | os.PathLike) -> Path:
         ws = sheet_map.get((t.loc.workbook, t.loc.sheet))
         if ws is None or not t.rules:
             continue
+        touched.append(ws)
         first_row = t.rules[0].row
         col = ws.max_column + 1
         c = ws.cell(row=first_row - 2, column=col, value="ANNOTATION")
@@ -251,13 +262,13 @@ def write_report(rulebook, outcomes, path: str | os.PathLike) -> Path:
     summary.cell(row=3, column=2).fill = _fill(PASS_FILL)
     summary.cell(row=4, column=2).fill = _fill(FAIL_FILL if passed < len(outcomes) else PASS_FILL)
     summary.append([])
-    summary.append(["Case", "Decision", "Where", "Result"])
+    summary.append(["Case", "Decision", "Result", "Where"])
     for c in summary[summary.max_row]:
         c.font, c.fill = bold, _fill(HEAD_FILL)
     for o in outcomes:
-        summary.append([o.case.id, o.suite.target, str(o.case.loc),
-                        "PASS" if o.passed else ("ERROR" if o.error else "FAIL")])
-        summary.cell(row=summary.max_row, column=4).fill = _fill(PASS_FILL if o.passed else FAIL_FILL)
+        summary.append([o.case.id, o.suite.target,
+                        "PASS" if o.passed else ("ERROR" if o.error else "FAIL"), str(o.case.loc)])
+        summary.cell(row=summary.max_row, column=3).fill = _fill(PASS_FILL if o.passed else FAIL_FILL)
     missing = [c for c in cov if c.hits == 0]
     if missing:
         summary.append([])
@@ -266,8 +277,10 @@ def write_report(rulebook, outcomes, path: str | os.PathLike) -> Path:
         for c in missing:
             summary.append([c.table, f"rule {c.rule}", str(c.loc)])
             summary.cell(row=summary.max_row, column=2).fill = _fill(NONE_FILL)
-    for col, width in (("A", 28), ("B", 26), ("C", 48), ("D", 10)):
+    for col, width in (("A", 28), ("B", 22), ("C", 10), ("D", 48)):
         summary.column_dimensions[col].width = width
+    for ws in [summary] + list(touched):
+        _fit_page(ws)
     path = Path(path)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
