@@ -492,9 +492,10 @@ class Variable:
                 i = j + 1
         else:
             parts = [self.cells[i].label() for i in range(len(self.cells) - 1) if (m >> i) & 1]
+        text = ", ".join(parts)
         if mask & self.null_bit:
-            parts.append("null")
-        return ", ".join(parts) if parts else "no value"
+            text = f"{text} or absent" if text else "absent"
+        return text or "no value"
 
     def runs(self, mask: int) -> int:
         """How many separate intervals the present values of a mask make."""
