@@ -268,9 +268,12 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
         columns.append(("input", col, ic))
     if policy is HitPolicy.COLLECT and agg is not None:
         for oc in outputs:
-            if agg in (Aggregator.SUM,) and not oc.type.is_numeric:
+            if agg is Aggregator.SUM and not oc.type.is_numeric:
                 c.error("E131", oc.loc, f"{hp} adds up its outputs, but {oc.field} is {oc.type.value}: "
                         "use C# to count, or plain C to collect")
+            if agg is Aggregator.COUNT and not oc.type.is_numeric:
+                c.error("E131", oc.loc, f"{hp} counts distinct outputs, so {oc.field} must be declared "
+                        f"integer, not {oc.type.value}")
             if agg in (Aggregator.MIN, Aggregator.MAX) and oc.type in (Type.BOOLEAN, Type.TEXT_LIST):
                 c.error("E131", oc.loc, f"{hp} needs comparable outputs, but {oc.field} is {oc.type.value}")
     if policy in (HitPolicy.PRIORITY, HitPolicy.OUTPUT_ORDER):

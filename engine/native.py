@@ -96,8 +96,12 @@ class _Gen:
         self.n = 0
         self.vars: dict[str, str] = {}  # field → local variable
         self.in_lambda = False  # inside a per-rule function, other fields come from _e
+        self.kbuf = None  # constants of the rule being compiled into a shared shape
 
     def const(self, value) -> str:
+        if self.kbuf is not None:  # inside a shared rule shape: constants are data
+            self.kbuf.append(value)
+            return f"_k[{len(self.kbuf) - 1}]"
         if value is None or isinstance(value, (bool, str)) or (isinstance(value, int)):
             return repr(value)
         name = f"K{self.n}"
@@ -242,45 +246,56 @@ class _Gen:
                 self.emit(f"if {self.condition(t, r, cols)}:")
                 self.emit(f"m{k}.append({i})", 2)
         else:
-            conds = []
+            # Rules of the same shape share one compiled test; their constants are data.
             args = ", ".join(cols) or ""
             params = ", ".join(f"a{j}" for j in range(len(cols)))
-            # one small function per rule, over the column values (other fields via closure-free env)
+            shapes: dict[str, Any] = {}
+            per_rule = []
             self.in_lambda = True
-            for i, r in enumerate(t.rules):
+            for r in t.rules:
+                self.kbuf = []
                 body = self.condition(t, r, [f"a{j}" for j in range(len(cols))])
-                conds.append(f"(lambda {params}{', ' if params else ''}_e: {body})")
+                consts, self.kbuf = tuple(self.kbuf), None
+                if body not in shapes:
+                    src = f"lambda {params}{', ' if params else ''}_e, _k: {body}"
+                    shapes[body] = eval(compile(src, f"<{t.name} rule shape>", "eval"), self.ns)
+                per_rule.append((shapes[body], consts))
             self.in_lambda = False
-            fn_src = "(" + ", ".join(conds) + ",)"
-            fns = eval(compile(fn_src, f"<{t.name} rules>", "eval"), self.ns)
-            cname = self.bind(fns, "C")
-            envx = "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in sorted(
-                set().union(*(referenced_fields(e.test) for r in t.rules for e in r.inputs)))) + "}"
-            self._lookup(index, cols, k)
+            entries = [(fn, consts, i) for i, (fn, consts) in enumerate(per_rule)]
+            used = set().union(*(referenced_fields(e.test) for r in t.rules for e in r.inputs))
+            envx = "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in sorted(used)) + "}" if used else "None"
+            self._lookup(index, cols, k, entries)
+            call = f"fn({args}{', ' if args else ''}_e, kk)"
+            self.emit(f"_e = {envx}")
             if t.hit_policy is HitPolicy.FIRST:
-                self.emit(f"m{k} = []")
-                self.emit(f"_e = {envx}")
-                self.emit(f"for i in cand{k}:")
-                self.emit(f"if {cname}[i]({args}{', ' if args else ''}_e):", 2)
-                self.emit(f"m{k}.append(i)", 3)
+                self.emit(f"for fn, kk, i in cand{k}:")
+                self.emit(f"if {call}:", 2)
+                self.emit(f"{self._unpack(outs)} = {self._rows(t).replace('@I@', 'i')}", 3)
+                self.emit(f"f{k} = ({fr}[i],)", 3)
                 self.emit("break", 3)
-            else:
-                self.emit(f"_e = {envx}")
-                self.emit(f"m{k} = [i for i in cand{k} if {cname}[i]({args}{', ' if args else ''}_e)]")
+                self.emit("else:")
+                self._no_match(t, outs, k, 2)
+                return
+            self.emit(f"m{k} = [i for fn, kk, i in cand{k} if {call}]")
         self._policy(t, outs, k, fr)
 
-    def _lookup(self, index, cols, k):
+    def _lookup(self, index, cols, k, entries):
+        """Emit cand{k} = the candidate (test, constants, rule index) entries for this case."""
         kind, j, data = index
         x = cols[j]
+
+        def pick(idx):
+            return tuple(entries[i] for i in idx)
+
         if kind == "eq":
             table, default = data
-            self.emit(f"cand{k} = {self.bind(table, 'I')}.get({x}, {self.bind(default, 'D')}) "
-                      f"if {x}.__hash__ is not None else {self.bind(default, 'D')}")
+            d = self.bind(pick(default), "D")
+            self.emit(f"cand{k} = {self.bind({key: pick(v) for key, v in table.items()}, 'I')}.get({x}, {d})")
         else:
             points, slots, none = data
-            p, s = self.bind(points, "P"), self.bind(slots, "S")
+            p, s = self.bind(points, "P"), self.bind(tuple(pick(v) for v in slots), "S")
             self.emit(f"if {x} is None:")
-            self.emit(f"cand{k} = {self.bind(none, 'D')}", 2)
+            self.emit(f"cand{k} = {self.bind(pick(none), 'D')}", 2)
             self.emit("else:")
             self.emit(f"j = bisect_left({p}, {x})", 2)
             self.emit(f"cand{k} = {s}[2 * j + 1] if j < {len(points)} and {p}[j] == {x} else {s}[2 * j]", 2)

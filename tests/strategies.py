@@ -106,7 +106,7 @@ def tables_and_fields(draw):
             name = f"t{k}o{j}"
             if policy in (HitPolicy.PRIORITY, HitPolicy.OUTPUT_ORDER):
                 f = field(name, Type.TEXT, PRIORITY_VALUES)
-            elif agg in (Aggregator.SUM, Aggregator.MIN, Aggregator.MAX):
+            elif agg in (Aggregator.SUM, Aggregator.MIN, Aggregator.MAX, Aggregator.COUNT):
                 f = field(name, draw(st.sampled_from([Type.INTEGER, Type.NUMBER])))
             elif not policy.single and agg is None:
                 f = field(name, draw(st.sampled_from([Type.TEXT_LIST, Type.INTEGER])))
