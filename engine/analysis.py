@@ -617,14 +617,26 @@ class BoxIndex:
             groups: dict[int, int] = {}
             for r, b in enumerate(boxes):
                 groups[b[k]] = groups.get(b[k], 0) | (1 << r)
-            cr: dict[int, int] = {}
+            # a difference array over the cells: each run of a mask toggles its rules
+            # on at the run's first cell and off after its last (prefix XOR)
+            toggles: dict[int, int] = {}
+            top = 0
             for m, rs in groups.items():
-                mm = m
-                while mm:
-                    low = mm & -mm
+                t = m ^ (m << 1)
+                top = max(top, t.bit_length())
+                while t:
+                    low = t & -t
                     i = low.bit_length() - 1
-                    cr[i] = cr.get(i, 0) | rs
-                    mm ^= low
+                    toggles[i] = toggles.get(i, 0) ^ rs
+                    t ^= low
+            cr: dict[int, int] = {}
+            acc = 0
+            for i in range(top):
+                x = toggles.get(i)
+                if x:
+                    acc ^= x
+                if acc:
+                    cr[i] = acc
             self.cell_rules.append(cr)
         self.cache: list[dict] = [dict() for _ in range(ncols)]
 
