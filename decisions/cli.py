@@ -55,7 +55,7 @@ def load_rulebook(tables: str | None, engine_name: str = "native") -> engine.Rul
 
 def read_case(path: str) -> dict:
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8-sig")
     except OSError as e:
         fail(f"{path}: cannot read the case file: {e.strerror or e}")
     except UnicodeDecodeError:
@@ -64,6 +64,8 @@ def read_case(path: str) -> dict:
         case = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as e:
         fail(f"{path}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
+    except RecursionError:
+        fail(f"{path}: the JSON is nested too deeply to be a case")
     if not isinstance(case, dict):
         fail(f"{path}: a case file is a JSON object of facts, e.g. "
              '{"decision": "card_eligibility", "kyc_status": "approved"}')
@@ -183,6 +185,10 @@ def batch(cases, decision, output, tables, engine_name):
             return dumps(r.to_dict(), pretty=False)
         except json.JSONDecodeError as e:
             return dumps({"error": {"error": "case", "message": f"not valid JSON: {e.msg}"}, "line": lineno}, False)
+        except UnicodeDecodeError:
+            return dumps({"error": {"error": "case", "message": "the line is not UTF-8 text"}, "line": lineno}, False)
+        except RecursionError:
+            return dumps({"error": {"error": "case", "message": "the JSON is nested too deeply"}, "line": lineno}, False)
         except (CaseError, EvaluationError) as e:
             return dumps({"error": e.to_dict(), "line": lineno}, False)
 

@@ -271,16 +271,12 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
             if agg is Aggregator.SUM and not oc.type.is_numeric:
                 c.error("E131", oc.loc, f"{hp} adds up its outputs, but {oc.field} is {oc.type.value}: "
                         "use C# to count, or plain C to collect")
-            if agg is Aggregator.COUNT and not oc.type.is_numeric:
-                c.error("E131", oc.loc, f"{hp} counts distinct outputs, so {oc.field} must be declared "
-                        f"integer, not {oc.type.value}")
             if agg in (Aggregator.MIN, Aggregator.MAX) and oc.type in (Type.BOOLEAN, Type.TEXT_LIST):
                 c.error("E131", oc.loc, f"{hp} needs comparable outputs, but {oc.field} is {oc.type.value}")
-    if policy in (HitPolicy.PRIORITY, HitPolicy.OUTPUT_ORDER):
-        for oc in outputs:
-            if not isinstance(fields[oc.field].allowed, tuple):
-                c.error("E132", oc.loc, f"{hp} ranks rules by their outputs, but {oc.field} has no list "
-                        "of allowed values in the Glossary: list them there, highest priority first")
+    if policy in (HitPolicy.PRIORITY, HitPolicy.OUTPUT_ORDER) and outputs and \
+            not any(isinstance(fields[oc.field].allowed, tuple) for oc in outputs):
+        c.error("E132", outputs[0].loc, f"{hp} ranks rules by their outputs' allowed values, but no output "
+                "has a list of allowed values in the Glossary: list them there, highest priority first")
     if not outputs and not any(k is None for k, _, _ in columns):
         c.error("E127", sh.loc(header_row, 2), "the table has no OUTPUT column")
     # rules
@@ -360,15 +356,26 @@ def _output_expr(raw, col: OutputColumn, fields, policy, agg):
     if raw is None:
         return Literal(None)
     what = f'the output "{col.header}"'
+    words = {v: v for v in f.allowed} if isinstance(f.allowed, tuple) and f.type.item is Type.TEXT else None
+    multi = policy is not None and not policy.single and agg is None
+    # under a multi-hit policy a text-list column collects one text per rule
+    item_type = f.type.item if (multi or f.type is not Type.TEXT_LIST) else f.type
+    if isinstance(raw, str) and item_type is Type.TEXT_LIST:
+        v = parse_literal(raw)  # "a","b" or ["a","b"]
+        items = v if isinstance(v, tuple) else (() if v is None else (v,))
+        items = tuple(words[x.name] if isinstance(x, Name) and words and x.name in words else x for x in items)
+        if not all(isinstance(x, str) for x in items):
+            raise ResolveError(f'{what} is a text list: write texts in quotes, e.g. "a", "b"')
+        for x in items:
+            if f.allowed is not None and not in_allowed(x, f.allowed):
+                raise ResolveError(f"{show(x)} is not an allowed value of {what}; allowed: "
+                                   f"{describe_allowed(f.allowed)}")
+        return Literal(items)
     if isinstance(raw, str):
         expr = parse_expression(raw)
     else:
         expr = Literal(_excel_value(raw))
-    words = {v: v for v in f.allowed} if isinstance(f.allowed, tuple) and f.type.item is Type.TEXT else None
     expr = resolve_expr(expr, fields, words)
-    multi = policy is not None and not policy.single and agg is None
-    # under a multi-hit policy a text-list column collects one text per rule
-    item_type = f.type.item if (multi or f.type is not Type.TEXT_LIST) else f.type
     if isinstance(expr, Literal):
         v = expr.value
         if item_type is Type.TEXT_LIST:

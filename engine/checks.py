@@ -98,7 +98,7 @@ def check_tests(d: Draft) -> list[Diagnostic]:
     for suite in d.tests:
         if suite.target not in targets:
             out.append(Diagnostic("E160", "error", suite.loc, f'"{suite.target}" is not a decision or '
-                                  f"table{did_you_mean(suite.target, targets)}"))
+                                  f"table{_choices(suite.target, targets)}"))
             continue
         accepts, returns = targets[suite.target]
         for case in suite.cases:
@@ -119,7 +119,7 @@ def check_invariants(d: Draft) -> list[Diagnostic]:
     for suite in d.invariants:
         if suite.target not in targets:
             out.append(Diagnostic("E170", "error", suite.loc, f'"{suite.target}" is not a decision or '
-                                  f"table{did_you_mean(suite.target, targets)}"))
+                                  f"table{_choices(suite.target, targets)}"))
             continue
         accepts, returns = targets[suite.target]
         for p in suite.properties:
@@ -130,6 +130,11 @@ def check_invariants(d: Draft) -> list[Diagnostic]:
                     out.append(Diagnostic("E171", "error", p.loc.at(cell + p.loc.cell[1:]),
                                           f'{suite.target} neither takes nor returns "{f}"'))
     return out
+
+
+def _choices(word: str, targets) -> str:
+    return did_you_mean(word, targets) or ("; decisions and tables: " + ", ".join(sorted(targets))
+                                           if targets else "; there are no tables")
 
 
 def _targets(d: Draft) -> dict[str, tuple[set, set]]:
@@ -150,8 +155,11 @@ def _targets(d: Draft) -> dict[str, tuple[set, set]]:
 
 def check_list_inputs(d: Draft) -> list[Diagnostic]:
     """A COLLECT/RULE ORDER/OUTPUT ORDER output is a list; only a text list can be tested downstream."""
+    from .ir import Aggregator
     listy = {c.field: t for t in d.tables if not t.hit_policy.single and t.aggregator is None
              for c in t.outputs if c.type is not Type.TEXT_LIST}
+    counts = {c.field: t for t in d.tables if t.aggregator is Aggregator.COUNT
+              for c in t.outputs if not c.type.is_numeric}
     out = []
     for t in d.tables:
         for col in t.inputs:
@@ -160,6 +168,11 @@ def check_list_inputs(d: Draft) -> list[Diagnostic]:
                                       f'"{f}" is a list (table {listy[f].name} collects it) but is declared '
                                       f"{d.fields[f].type.value}: declare it as text list, or give "
                                       f"{listy[f].name} an aggregator (C+, C<, C>, C#)", listy[f].loc))
+            for f in sorted(referenced_fields(col.expr) & set(counts)):
+                out.append(Diagnostic("E152", "error", col.loc,
+                                      f'"{f}" is a count (table {counts[f].name} is C#) but is declared '
+                                      f"{d.fields[f].type.value}: declare it as integer to test it here",
+                                      counts[f].loc))
     return out
 
 

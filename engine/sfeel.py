@@ -105,6 +105,10 @@ def tokenize(text: str) -> list[Tok]:
             if not c.isascii():
                 raise SFeelError(f'"{c}" is a full-width digit: type numbers with half-width '
                                  "digits (turn Japanese input off), e.g. 3000")
+            vm = re.match(r"\d+(\.\d+){2,}", text[i:])
+            if vm:
+                raise SFeelError(f'{vm.group(0)} is not a number: a version is written in quotes, '
+                                 f'e.g. "{vm.group(0)}"')
             hint = _hint_for_number_like(text, i)
             m = re.match(r"\d+(\.\d+)?", text[i:])
             j = i + m.end()
