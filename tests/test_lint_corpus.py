@@ -136,6 +136,27 @@ CORPUS = {
               [[1, "< 1000", '< date("2020-01-01")', True], [2, "< 1000", '>= date("2020-01-01")', True],
                [3, ">= 1000", "-", False]]),
         {("L108", "issued"), ("L107", "2")}),
+    "useless_number_column": (
+        [G_CAT, G_AMOUNT, G_LEVEL],
+        table("T", "UNIQUE", ["INPUT category", "INPUT amount", "OUTPUT level"],
+              [[1, '"gift_card"', "< 100", '"deny"'], [2, '"gift_card"', ">= 100", '"deny"'],
+               [3, 'not("gift_card")', "-", '"allow"']]),
+        {("L108", "amount"), ("L107", "2")}),
+    "useless_not_column": (
+        [G_COUNTRY, G_FLAG, G_OK],
+        table("T", "FIRST", ["INPUT recurring", "INPUT country", "OUTPUT ok"],
+              [[1, "true", '"JP"', False], [2, "true", 'not("JP")', False], [3, "-", "-", True]]),
+        {("L108", "country"), ("L107", "2")}),
+    "redundant_null": (
+        [G_FLAG, G_OK],
+        table("T", "FIRST", ["INPUT recurring", "OUTPUT ok"],
+              [[1, "null", True], [2, "true", False], [3, "-", True]]),
+        {("L106", "1")}),
+    "gap_not_strings": (
+        [G_COUNTRY, G_OK],
+        table("T", "UNIQUE", ["INPUT country", "OUTPUT ok"],
+              [[1, 'not("JP", "US")', True], [2, '"JP"', False]]),
+        {("L103", None)}),
     "never_matches_integer": (
         [G_AMOUNT, G_OK],
         table("T", "FIRST", ["INPUT amount", "OUTPUT ok"],
