@@ -134,7 +134,7 @@ def run(case, decision, tables, engine_name, explain, fmt):
         lines = explain_lines(book.ir, name, facts, result)
         if find_spec("engine.trace") is not None:  # why-not traces
             from engine import trace
-            lines += trace.why_not_lines(book.ir, name, facts, result)
+            lines += trace.why_not_lines(book.ir, name, facts)
         click.echo("\n".join(lines))
         return
     if fmt == "text":
