@@ -431,3 +431,29 @@ def test_cli_evaluation_error_exit_1(book, tmp_path):
     assert p.returncode == 1
     assert "Traceback" not in p.stderr
     assert "U_t" in p.stderr and "2" in p.stderr and "3" in p.stderr
+
+
+@pytest.mark.parametrize("cell,expected", [
+    ('"a","b"', ["a", "b"]), ('["a", "b"]', ["a", "b"]), ('"a"', ["a"]), ("[]", []),
+    ("null", None), (None, None), ("in_tags", ["b", "c"])])
+def test_text_list_output_cells_under_single_hit(tmp_path, cell, expected):
+    """Output cells: a literal (null included) or an expression over input fields."""
+    write_workbook(tmp_path / "w.xlsx", glossary=[("n", "integer"), ("in_tags", "text list"),
+                                                  ("tags", "text list")],
+                   tables=[table("T", "FIRST", ["INPUT n", "OUTPUT tags"], [[1, "-", cell]])])
+    out = engine.load(tmp_path).decide("T", {"n": 1, "in_tags": ["b", "c"]}).outputs["tags"]
+    assert (None if out is None else list(out)) == expected
+
+
+def test_priority_with_one_ranked_output_and_a_free_text_output(tmp_path):
+    """DMN: priority comes from the outputs that have an ordered list of output values;
+    the other outputs come from the chosen rule."""
+    write_workbook(tmp_path / "w.xlsx",
+                   glossary=[("score", "integer"), ("grade", "text", GRADES), ("message", "text")],
+                   tables=[table("P", "P", ["INPUT score", "OUTPUT grade", "OUTPUT message"],
+                                 [[1, ">= 0", '"bronze"', '"keep going"'], [2, ">= 90", '"gold"', '"great"'],
+                                  [3, ">= 50", '"silver"', '"good"']])])
+    b = engine.load(tmp_path)
+    r = b.decide("P", {"score": 95})
+    assert r.outputs == {"grade": "gold", "message": "great"} and ids(r) == ["2"]
+    assert b.decide("P", {"score": 60}).outputs == {"grade": "silver", "message": "good"}
