@@ -156,6 +156,14 @@ def test_unknown_decision(tables_dir, tmp_path):
     assert_one_line_error(run([case], tables_dir), "Verdit", "Verdict")
 
 
+def test_case_file_with_utf8_bom_is_read(tables_dir, tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"country": "US"}).encode())
+    p = run([str(path), "-d", "Verdict"], tables_dir)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["outputs"] == {"verdict": "no"}
+
+
 def test_no_decision_given(tables_dir, tmp_path):
     assert_one_line_error(run([str(write_case(tmp_path, {"country": "JP"}))], tables_dir), "--decision")
 
