@@ -52,19 +52,24 @@ class Rulebook:
         return book, fns, backend
 
     def _install(self, compiled):
-        self.ir, self._fns, self._backend = compiled
-        self.decide = self._make_decide(self._fns)
+        ir, fns, backend = compiled
+        # One assignment: a thread sees either the old version whole or the new one whole.
+        self._state = (ir, fns, backend)
 
-    def _make_decide(self, fns):
-        def decide(name: str, facts: Mapping[str, Any]) -> Result:
-            """Evaluate decision ``name`` (a decision service or a table) on ``facts``."""
-            try:
-                fn = fns[name]
-            except (KeyError, TypeError):
-                raise CaseError(f'unknown decision "{name}"{did_you_mean(str(name), fns)}; decisions: '
-                                + ", ".join(sorted(fns))) from None
-            return fn(facts)
-        return decide
+    @property
+    def ir(self) -> Book:
+        """The checked IR (``engine.ir.Book``) of the version in service."""
+        return self._state[0]
+
+    def decide(self, name: str, facts: Mapping[str, Any]) -> Result:
+        """Evaluate decision ``name`` (a decision service or a table) on ``facts``."""
+        fns = self._state[1]
+        try:
+            fn = fns[name]
+        except (KeyError, TypeError):
+            raise CaseError(f'unknown decision "{name}"{did_you_mean(str(name), fns)}; decisions: '
+                            + ", ".join(sorted(fns))) from None
+        return fn(facts)
 
     def reload(self) -> None:
         """Load the workbooks again.  On error the current version stays in service
