@@ -386,3 +386,70 @@ def test_ignored_sheets_do_not_break_loading(tmp_path):
                    sheets=[raw_sheet("Notes", [["メモ", "anything"], ["=1+", 3]])])
     b = engine.load(tmp_path)
     assert [l.sheet for l in b.ir.ignored_sheets] == ["Notes"]
+
+
+# --------------------------------------------------------------------------- Tests sheets
+def _tests_book(tmp_path, cases_c, cases_r, cases_d):
+    from tests.workbooks import tests_sheet as make_tests_sheet
+    gl = [("score", "integer"), ("birth", "date"), ("ratio", "number"), ("due", "date"),
+          ("tags_c", "text list", '"a","b","c"'), ("tags_r", "text list", '"a","b","c"'), ("ok", "boolean")]
+    write_workbook(tmp_path / "w.xlsx", glossary=gl, tables=[
+        table("TagsC", "COLLECT", ["INPUT score", "OUTPUT tags_c"],
+              [[1, ">= 0", '"b"'], [2, ">= 5", '"a"'], [3, ">= 10", '"b"']]),
+        table("TagsR", "RULE ORDER", ["INPUT score", "OUTPUT tags_r"],
+              [[1, ">= 0", '"b"'], [2, ">= 5", '"a"']]),
+        table("Dates", "FIRST", ["INPUT birth", "INPUT ratio", "OUTPUT due", "OUTPUT ok"],
+              [[1, 'date("2020-02-03")', 0.3, 'date("2020-03-01")', "true"], [2, "-", "-", "null", "false"]]),
+    ], sheets=[make_tests_sheet("TagsC", ["INPUT score", "EXPECT tags_c"], cases_c, sheet="TestsC"),
+               make_tests_sheet("TagsR", ["INPUT score", "EXPECT tags_r"], cases_r, sheet="TestsR"),
+               make_tests_sheet("Dates", ["INPUT birth", "INPUT ratio", "EXPECT due", "EXPECT ok"], cases_d,
+                                sheet="TestsD")])
+    return tmp_path
+
+
+def _outcomes(path):
+    from engine.testing import run_tests
+    return {o.case.id: o for o in run_tests(engine.load(path))}
+
+
+def test_tests_sheet_dates_decimals_and_lists(tmp_path):
+    path = _tests_book(
+        tmp_path,
+        cases_c=[["c_order", 7, '"a","b"'], ["c_one", 0, '"b"'], ["c_none", -1, "[]"]],
+        cases_r=[["r_seq", 7, '"b","a"'], ["r_none", -1, "[]"]],
+        cases_d=[["d_cell", dt.datetime(2020, 2, 3), 0.3, dt.datetime(2020, 3, 1), True],
+                 ["d_literal", 'date("2020-02-03")', "0.3", 'date("2020-03-01")', "true"],
+                 ["d_iso", '"2020-02-03"', 0.3, '"2020-03-01"', None],
+                 ["d_other", dt.datetime(2020, 2, 4), 0.3, "null", False],
+                 ["d_absent", None, None, "null", "false"]])
+    out = _outcomes(path)
+    failed = {k: o.describe() for k, o in out.items() if not o.passed}
+    assert not failed, failed
+    assert len(out) == 10
+
+
+def test_tests_sheet_collect_compares_as_set_rule_order_as_sequence(tmp_path):
+    path = _tests_book(
+        tmp_path,
+        cases_c=[["c_dups", 12, '"a","b"'], ["c_wrong", 7, '"a","c"']],
+        cases_r=[["r_wrong_order", 7, '"a","b"']],
+        cases_d=[["d_wrong", dt.datetime(2020, 2, 3), 0.3, 'date("2020-03-02")', True]])
+    out = _outcomes(path)
+    # COLLECT: ["b", "a", "b"] as a set is {"a", "b"}
+    assert out["c_dups"].passed, out["c_dups"].describe()
+    assert not out["c_wrong"].passed
+    assert not out["r_wrong_order"].passed
+    d = out["d_wrong"]
+    assert not d.passed and "2020-03-02" in d.describe() and "2020-03-01" in d.describe()
+
+
+def test_decide_test_cli_reports_failures_exit_1(tmp_path):
+    from click.testing import CliRunner
+    from decisions.cli import main
+    path = _tests_book(tmp_path, cases_c=[["c_ok", 0, '"b"']], cases_r=[["r_bad", 7, '"a","b"']],
+                       cases_d=[["d_ok", '"2020-02-03"', 0.3, 'date("2020-03-01")', True]])
+    r = CliRunner().invoke(main, ["test", str(path)])
+    assert r.exit_code == 1, r.output
+    assert "r_bad" in r.output and "TestsR" in r.output
+    assert '"a", "b"' in r.output and '"b", "a"' in r.output  # expected and actual
+    assert "c_ok" not in r.output and "2 passed, 1 failed" in r.output
