@@ -233,3 +233,58 @@ def test_eight_threads_ten_thousand_decisions_each(book):
 @pytest.mark.slow
 def test_sixteen_threads_fifty_thousand_decisions_each(book):
     check(book, work(99, 50_000), threads=16)
+
+
+def test_reload_while_threads_decide_gives_whole_versions(tmp_path):
+    """``reload()`` swaps the whole rulebook: a decision sees the old version or the new
+    one, never a mix, and never fails."""
+    import os
+
+    def version(v: int):
+        tmp = tmp_path / "next"
+        tmp.mkdir(exist_ok=True)
+        first = [["one", "-", "-", '"one"']] if v == 1 else [["two", "-", "-", '"two"']]
+        write_workbook(tmp / "w.xlsx", glossary=[("age", "integer"), ("word", "text"), ("band", "text")], tables=[
+            table("Band", "FIRST", ["INPUT age", "OUTPUT band"], [["b", "-", '"x"' if v == 1 else '"y"']]),
+            table("Word", "FIRST", ["INPUT age", "INPUT band", "OUTPUT word"], first + [["z", "-", "-", '"zz"']]),
+        ])
+        os.replace(tmp / "w.xlsx", tmp_path / "w.xlsx")
+
+    version(1)
+    book = engine.load(tmp_path / "w.xlsx")
+    allowed = {(("word", "one"),), (("word", "two"),)}
+    rows = {("Band", "b", 6), ("Word", "one", 6), ("Word", "two", 6)}
+    seen, bad, stop = set(), [], threading.Event()
+
+    def worker():
+        import time
+        n = 0
+        while not stop.is_set():
+            n += 1
+            if n % 50 == 0:
+                time.sleep(0.001)  # leave the reloading thread some of the GIL
+            try:
+                r = book.decide("Word", {"age": 3})
+            except Exception as e:  # pragma: no cover - reported below
+                bad.append(repr(e))
+                return
+            out = tuple(sorted(r.outputs.items()))
+            fired = {(f.table, f.rule, f.row) for f in r.fired}
+            if out not in allowed or not fired <= rows or (out[0][1] == "one") != (("Word", "one", 6) in fired):
+                bad.append((out, fired))
+            seen.add(out)
+
+    ts = [threading.Thread(target=worker) for _ in range(3)]
+    for t in ts:
+        t.start()
+    try:
+        for k in range(4):
+            version(2 if k % 2 == 0 else 1)
+            book.reload()
+    finally:
+        stop.set()
+        for t in ts:
+            t.join()
+    assert not bad, bad[:3]
+    assert seen == allowed
+    assert book.decide("Word", {"age": 3}).outputs == {"word": "one"}  # the last version loaded (k = 3)
