@@ -104,22 +104,26 @@ def _case_text(t: Table, case: dict) -> str:
     return ", ".join(parts) if parts else "any case"
 
 
+def _when(region: str) -> str:
+    return "every case" if region == "every case" else f"when {region}"
+
+
 def _message(a: TableAnalysis, x: Finding) -> str:
     t = a.table
     k = x.kind
     if k == "overlap":
         j, i = x.rules[0], x.others[0]
         return (f"rules {_rid(t, i)} and {_rid(t, j)} can both match the same case, but the table is "
-                f"UNIQUE (exactly one rule may match): both match when {x.region}, e.g. "
+                f"UNIQUE (exactly one rule may match): both match {_when(x.region)}, e.g. "
                 f"{_case_text(t, x.witness)}. Make the conditions exclusive, or change the hit policy "
                 "(FIRST, PRIORITY).")
     if k == "conflict":
         j, i = x.rules[0], x.others[0]
         return (f"rules {_rid(t, i)} and {_rid(t, j)} can both match the same case with different "
-                f"outputs, but the table is ANY (matching rules must agree): both match when "
-                f"{x.region}, e.g. {_case_text(t, x.witness)}.")
+                f"outputs, but the table is ANY (matching rules must agree): both match "
+                f"{_when(x.region)}, e.g. {_case_text(t, x.witness)}.")
     if k == "gap":
-        return (f"no rule matches when {x.region}, e.g. {_case_text(t, x.witness)}: the table "
+        return (f"no rule matches {_when(x.region)}, e.g. {_case_text(t, x.witness)}: the table "
                 f"returns null for such cases. Add a rule for them (or a last rule with - in every "
                 "input column).")
     if k == "shadowed":
