@@ -225,3 +225,40 @@ def test_cli_unreadable_workbook_exit_2(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "broken.xlsx" in p.stderr
+
+
+# --------------------------------------------------------------------------- silent picks
+def _errors(path):
+    with pytest.raises(WorkbookError) as e:
+        engine.load(path)
+    return [d for d in e.value.diagnostics if d.severity == "error"]
+
+
+def test_a_label_shared_by_two_fields_is_an_error_not_a_silent_pick(tmp_path):
+    """A header may be a field's label; a label that two fields share cannot say which."""
+    write_workbook(tmp_path / "w.xlsx",
+                   glossary=[("a_yen", "number", None, "金額"), ("b_yen", "number", None, "金額"), ("o", "number")],
+                   tables=[table("T", "FIRST", ["INPUT 金額", "OUTPUT o"], [[1, "> 5", 1]])])
+    errs = _errors(tmp_path)
+    assert any("a_yen" in d.message and "b_yen" in d.message for d in errs), [str(d) for d in errs]
+
+
+def test_the_same_output_field_twice_in_one_table_is_an_error(tmp_path):
+    write_workbook(tmp_path / "w.xlsx", glossary=[("a", "number"), ("o", "number")],
+                   tables=[table("T", "FIRST", ["INPUT a", "OUTPUT o", "OUTPUT o"], [[1, "-", 1, 2]])])
+    errs = _errors(tmp_path)
+    assert any(d.sheet == "T" and d.cell in ("C5", "D5") and "o" in d.message for d in errs), \
+        [str(d) for d in errs]
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_cycles_name_every_table_in_them(tmp_path, n):
+    names = [f"T{i}" for i in range(n)]
+    fields = [f"f{i}" for i in range(n)]
+    write_workbook(tmp_path / "w.xlsx", glossary=[(f, "number") for f in fields], tables=[
+        table(names[i], "FIRST", [f"INPUT {fields[i]}", f"OUTPUT {fields[(i + 1) % n]}"], [[1, "-", 1]])
+        for i in range(n)])
+    errs = _errors(tmp_path)
+    assert len(errs) == 1 and errs[0].code == "E151"
+    text = str(errs[0])
+    assert all(f"w.xlsx › {t}" in text for t in names)
