@@ -457,3 +457,22 @@ def test_priority_with_one_ranked_output_and_a_free_text_output(tmp_path):
     r = b.decide("P", {"score": 95})
     assert r.outputs == {"grade": "gold", "message": "great"} and ids(r) == ["2"]
     assert b.decide("P", {"score": 60}).outputs == {"grade": "silver", "message": "good"}
+
+
+@pytest.mark.parametrize("policy", ["RULE ORDER", "OUTPUT ORDER", "COLLECT"])
+def test_multi_hit_columns_stay_aligned_when_a_rule_outputs_null(tmp_path, policy):
+    """Each field holds that column's value for every matched rule, in the policy's order:
+    a rule whose cell is null (or empty) still has its place, so the i-th values of the
+    columns come from the same rule (DMN: one output row per hit)."""
+    write_workbook(tmp_path / "w.xlsx",
+                   glossary=[("n", "integer"), ("grade", "text", GRADES), ("fee", "number")],
+                   tables=[table("M", policy, ["INPUT n", "OUTPUT grade", "OUTPUT fee"],
+                                 [[1, "-", '"bronze"', 1], [2, "-", "null", 2], [3, "-", '"gold"', None]])])
+    r = engine.load(tmp_path).decide("M", {"n": 1})
+    rows = list(zip(r.outputs["grade"], r.outputs["fee"]))
+    assert len(r.outputs["grade"]) == len(r.outputs["fee"]) == len(r.fired) == 3
+    assert sorted(rows, key=repr) == sorted([("bronze", 1), (None, 2), ("gold", None)], key=repr)
+    if policy == "RULE ORDER":
+        assert rows == [("bronze", 1), (None, 2), ("gold", None)]
+    if policy == "OUTPUT ORDER":
+        assert rows[:2] == [("gold", None), ("bronze", 1)]  # null has no priority: last
