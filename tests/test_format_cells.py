@@ -453,3 +453,21 @@ def test_decide_test_cli_reports_failures_exit_1(tmp_path):
     assert "r_bad" in r.output and "TestsR" in r.output
     assert '"a", "b"' in r.output and '"b", "a"' in r.output  # expected and actual
     assert "c_ok" not in r.output and "2 passed, 1 failed" in r.output
+
+
+@pytest.mark.parametrize("facts", [{"n": 7}, {"n": 20}])
+def test_computed_output_never_breaks_its_glossary_declaration(tmp_path, facts):
+    """An output expression whose value is not of the field's type or outside its allowed
+    values (n / 2 = 3.5 for an integer; n * 10 = 200 for [0..100]) must not be returned as
+    if it were valid: DMN makes a non-conforming result null; an evaluation error that
+    names the cell would do too."""
+    write_workbook(tmp_path / "w.xlsx",
+                   glossary=[("n", "integer"), ("half", "integer"), ("pct", "number", "[0..100]")],
+                   tables=[table("H", "FIRST", ["INPUT n", "OUTPUT half", "OUTPUT pct"], [[1, "-", "n / 2", "n * 10"]])])
+    b = engine.load(tmp_path)
+    try:
+        o = b.decide("H", facts).outputs
+    except engine.EvaluationError:
+        return
+    assert o["half"] is None or (isinstance(o["half"], int) and o["half"] * 2 == facts["n"])
+    assert o["pct"] is None or 0 <= o["pct"] <= 100
