@@ -289,6 +289,9 @@ class Variable:
         self.pos: dict = {}
         self.ordered = False
         self._cache: dict = {}
+        self.derived = False  # an expression over fields no other column tests
+        self.unknown = 0  # cells no case is known to reach (derived variables)
+        self.assign: dict[int, dict] = {}  # derived: cell index → field values giving it
         if opaque_reason:
             self.opaque = True
             self.notes.append(opaque_reason)
@@ -306,6 +309,28 @@ class Variable:
         self.full = self.dom | self.null_bit
         if any(not test_is_const(t) for t in tests):
             self.notes.append("its tests compare with other fields")
+
+    @property
+    def gap_dom(self) -> int:
+        """The present values a gap may be claimed in (cells known to be reachable)."""
+        return self.dom & ~self.unknown
+
+    def make_derived(self, book: Book, fields: set):
+        """Solve, for each cell, field values that give the expression that value."""
+        from .reference import eval_expr
+        self.derived = True
+        for i, c in enumerate(self.cells[:-1]):
+            if c.rep is _EMPTY:
+                continue
+            env = _solve(self.col.expr, c.rep, fields, book)
+            if env is None or eval_expr(self.col.expr, env) != c.rep:
+                self.unknown |= 1 << i
+            else:
+                self.assign[i] = env
+        self.assign[len(self.cells) - 1] = {}  # every field absent: the expression is null
+        if self.unknown:
+            self.notes.append(f'some values of its header "{self.col.header}" could not be produced '
+                              "from the fields' allowed values")
 
     # -- partition
     def _partition(self, tests):
@@ -389,7 +414,7 @@ class Variable:
                 t, u, n = self._scan(test)
             s = status(test, None)
             nb = self.null_bit
-            r = (t | (nb if s is True else 0), t | u | (nb if s in (True, "?") else 0))
+            r = ((t & ~self.unknown) | (nb if s is True else 0), t | u | (nb if s in (True, "?") else 0))
         if key is not None:
             self._cache[key] = r
         return r
@@ -764,12 +789,118 @@ def build_variables(table: Table, book: Optional[Book] = None, extra_tests: Mapp
         if extra_tests and key in extra_tests:
             tests = tests + list(extra_tests[key])
         reason = ""
+        derived = None
         if col.field is None:
-            reason = f'its header "{col.header}" is an expression'
+            derived = _derivable(table, key, col, groups, book)
+            if derived is None:
+                reason = (f'its header "{col.header}" is an expression whose fields other columns '
+                          "also test")
         elif col.type is Type.TEXT_LIST and any(not isinstance(t, (AnyTest, NullTest)) for t in tests):
             reason = "it is a text list"
-        variables.append(Variable(key, idxs, col, _allowed(book, col), tests, reason))
+        v = Variable(key, idxs, col, _allowed(book, col), tests, reason)
+        if derived:
+            v.make_derived(book, derived)
+        variables.append(v)
     return variables
+
+
+def _derivable(table: Table, key: str, col: InputColumn, groups, book) -> Optional[set]:
+    """The fields of an expression header when the column can be analysed as a free
+    variable: numeric fields that no other column and no cell tests."""
+    from .resolve import referenced_fields
+    if book is None or col.type not in (Type.NUMBER, Type.INTEGER):
+        return None
+    fields = referenced_fields(col.expr)
+    if not fields or any(f not in book.fields or not book.fields[f].type.is_numeric for f in fields):
+        return None
+    others: set = set()
+    for k2, idxs in groups.items():
+        if k2 != key:
+            for i in idxs:
+                others |= referenced_fields(table.inputs[i].expr)
+    for r in table.rules:
+        for e in r.inputs:
+            others |= referenced_fields(e.test)
+    return None if fields & others else fields
+
+
+def _invert(e, target, f: str, env: dict):
+    """The value of field f for which expression e equals target (others fixed), or None."""
+    from .reference import eval_expr
+    from .resolve import referenced_fields
+    if target is None:
+        return None
+    if isinstance(e, Name):
+        return target if e.name == f else None
+    if isinstance(e, Neg):
+        return _invert(e.operand, -target, f, env)
+    if not isinstance(e, Arith):
+        return None
+    lf, rf = f in referenced_fields(e.left), f in referenced_fields(e.right)
+    try:
+        if lf and not rf:
+            r = eval_expr(e.right, env)
+            if not _is_num(r):
+                return None
+            t = {"+": lambda: target - r, "-": lambda: target + r,
+                 "*": lambda: None if r == 0 else Decimal(target) / Decimal(r),
+                 "/": lambda: target * r}.get(e.op, lambda: None)()
+            return _invert(e.left, t, f, env)
+        if rf and not lf:
+            left = eval_expr(e.left, env)
+            if not _is_num(left):
+                return None
+            t = {"+": lambda: target - left, "-": lambda: left - target,
+                 "*": lambda: None if left == 0 else Decimal(target) / Decimal(left),
+                 "/": lambda: None if target == 0 else Decimal(left) / Decimal(target)}.get(
+                e.op, lambda: None)()
+            return _invert(e.right, t, f, env)
+    except (ArithmeticError, TypeError):
+        return None
+    return None
+
+
+def _solve(expr, target, fields: set, book: Book) -> Optional[dict]:
+    """Field values (within their allowed values) for which expr == target, or None."""
+    import itertools
+    from .reference import eval_expr
+    names = sorted(fields)
+
+    def candidates(fname):
+        fl = book.fields[fname]
+        vals = [0, 1]
+        if isinstance(fl.allowed, RangeTest):
+            vals = [const_value(fl.allowed.low), const_value(fl.allowed.high)] + vals
+        elif isinstance(fl.allowed, tuple):
+            vals = list(fl.allowed)[:4]
+        out = []
+        for v in vals:
+            if v is not _UNKNOWN and v is not None and in_allowed(v, fl.allowed) and v not in out:
+                out.append(_norm(fl.type, v) if fl.type is Type.INTEGER else v)
+        return out
+
+    for f in names:
+        others = [g for g in names if g != f]
+        pools = [candidates(g) for g in others]
+        for combo in itertools.islice(itertools.product(*pools), 64):
+            env = dict(zip(others, combo))
+            v = _invert(expr, target, f, env)
+            if v is None:
+                continue
+            fl = book.fields[f]
+            if fl.type is Type.INTEGER:
+                if not _is_num(v) or v != int(v):
+                    continue
+                v = int(v)
+            if not in_allowed(v, fl.allowed):
+                continue
+            env[f] = v
+            try:
+                if eval_expr(expr, env) == target:
+                    return env
+            except (ArithmeticError, TypeError):
+                continue
+    return None
 
 
 def rule_boxes(table: Table, variables: list[Variable]):
@@ -792,6 +923,10 @@ def rule_boxes(table: Table, variables: list[Variable]):
 def witness_case(variables: list[Variable], box: tuple) -> dict:
     case = {}
     for v, m in zip(variables, box):
+        if v.derived:
+            i = v.pick(m & ~v.unknown or m)
+            case.update({k: x for k, x in v.assign.get(i, {}).items() if x is not None})
+            continue
         if v.opaque or v.field is None:
             continue
         c = v.cells[v.pick(m)]
@@ -827,7 +962,7 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
     hp = table.hit_policy
     keys = _keys(table)
     f = res.findings
-    univ = tuple(v.dom if not v.opaque else v.full for v in variables)
+    univ = tuple(v.gap_dom if not v.opaque else v.full for v in variables)
     exact = all(not v.opaque and not v.notes for v in variables)
 
     # rules that can never match any case
@@ -855,7 +990,7 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                              (j, i), (i,), witness=w, region=describe_box(variables, box, table)))
 
     # gaps
-    if hp.single and all(v.dom for v in variables):
+    if hp.single and all(univ):
         bud = [budget]
         try:
             gap_boxes = []
@@ -1097,7 +1232,7 @@ def _useless(table, variables, must, may, keys, order, k, budget) -> Optional[tu
     """If variable k never changes the outcome: two cases differing only in it, with
     the same outcome (and, when possible, different rules firing)."""
     v = variables[k]
-    if v.opaque or v.notes or any(w.notes or w.opaque for w in variables):
+    if v.opaque or v.notes or v.derived or any(w.notes or w.opaque for w in variables):
         return None
     # its field must not feed an output expression or another test
     name = v.field

@@ -101,6 +101,8 @@ def _case_text(t: Table, case: dict) -> str:
     for f in fields_tested:
         name = header.get(f, f)
         parts.append(f"{name} = {show(case[f])}" if f in case else f"{name} absent")
+    for f in sorted(set(case) - set(fields_tested)):  # fields of expression headers
+        parts.append(f"{f} = {show(case[f])}")
     return ", ".join(parts) if parts else "any case"
 
 

@@ -200,3 +200,64 @@ def test_useless_column_exactly_when_outcome_ignores_it(bt):
                 depends = True
                 break
         assert (f in useless) == (not depends), (f, useless)
+
+
+# --------------------------------------------------------------------------- expression headers
+FIELDS_X = dict(FIELDS, m=Field("m", Type.INTEGER, RangeTest(Literal(0), Literal(3), True, True), "m", "", LOC))
+
+
+def expr_test():
+    lit = st.integers(-4, 7)
+    eq = lit.map(lambda v: CompareTest("=", Literal(v)))
+    cmp = st.tuples(st.sampled_from(["<", "<=", ">", ">="]), lit).map(lambda p: CompareTest(p[0], Literal(p[1])))
+    rng = st.tuples(lit, lit, st.booleans(), st.booleans()).filter(
+        lambda p: p[0] < p[1] or (p[0] == p[1] and p[2] and p[3])).map(
+        lambda p: RangeTest(Literal(p[0]), Literal(p[1]), p[2], p[3]))
+    base = st.one_of(eq, cmp, rng)
+    return st.one_of(st.just(AnyTest()), base,
+                     st.lists(base, min_size=2, max_size=2).map(lambda ts: OrTests(tuple(ts))),
+                     st.lists(base, min_size=1, max_size=2).map(lambda ts: NotTests(tuple(ts))))
+
+
+@st.composite
+def expr_tables(draw):
+    from engine.ir import Arith
+    hp = HitPolicy(draw(st.sampled_from(["U", "F"])))
+    with_s = draw(st.booleans())
+    cols = [InputColumn("n - m", Arith("-", Name("n"), Name("m")), Type.INTEGER, None, LOC.at("B5"))]
+    if with_s:
+        cols.append(InputColumn("s", Name("s"), Type.TEXT, "s", LOC.at("C5")))
+    rules = []
+    for i in range(draw(st.integers(1, 4))):
+        ins = [InputEntry(draw(expr_test()), "?", LOC.at(f"B{i + 7}"))]
+        if with_s:
+            ins.append(InputEntry(draw(unary("s")), "?", LOC.at(f"C{i + 7}")))
+        out = (OutputEntry(Literal(draw(st.sampled_from(["x", "y"]))), "?", LOC.at(f"Z{i + 7}")),)
+        rules.append(Rule(str(i + 1), i, i + 7, tuple(ins), out, (), LOC.at(f"A{i + 7}")))
+    t = Table("T", hp, None, "", tuple(cols), (OutputColumn("o", "o", Type.TEXT, LOC.at("Z1")),), (),
+              tuple(rules), LOC)
+    return Book(FIELDS_X, {"T": t}, (), (), {}, {}, ()), t, with_s
+
+
+@SETTINGS
+@given(expr_tables())
+def test_expression_header_gap_and_overlap_exactly_by_brute_force(bt):
+    book, t, with_s = bt
+    a = analyze_table(t, book)
+    pools = [range(0, 7), range(0, 4)] + ([SAMPLES["s"]] if with_s else [])
+    present = [dict(zip(["n", "m", "s"], c)) for c in itertools.product(*pools)]
+    falls = any(not reference.matching_rules(t, c) for c in present)
+    gaps = kinds(a, "gap")
+    for g in gaps:
+        assert reference.matching_rules(t, g.witness) == []
+    assert bool(gaps) == falls
+    if t.hit_policy is HitPolicy.UNIQUE:
+        pairs = {(f.others[0], f.rules[0]) for f in kinds(a, "overlap")}
+        brute = set()
+        pools = [list(range(0, 7)) + [None], list(range(0, 4)) + [None]] + (
+            [SAMPLES["s"] + [None]] if with_s else [])
+        for combo in itertools.product(*pools):
+            c = {k: v for k, v in zip(["n", "m", "s"], combo) if v is not None}
+            m = reference.matching_rules(t, c)
+            brute |= {(i, j) for i in m for j in m if i < j}
+        assert pairs == brute

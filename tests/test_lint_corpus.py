@@ -22,6 +22,7 @@ G_FLAG2 = ("verified", "boolean", None, "確認済み")
 G_ISSUED = ("issued", "date", None, "発行日")
 G_APP = ("app_version", "version", None, "アプリ")
 G_OK = ("ok", "boolean", None, "可否")
+G_LIMIT = ("limit", "integer", None, "利用可能額")
 G_LEVEL = ("level", "text", '"deny","review","allow"', "判定")
 
 # name → (glossary, table spec, expected {(code, subject rule id)})
@@ -157,6 +158,16 @@ CORPUS = {
         table("T", "UNIQUE", ["INPUT country", "OUTPUT ok"],
               [[1, 'not("JP", "US")', True], [2, '"JP"', False]]),
         {("L103", None)}),
+    "overlap_expression_header": (
+        [G_AMOUNT, G_LIMIT, G_LEVEL],
+        table("T", "UNIQUE", ["INPUT amount - limit", "OUTPUT level"],
+              [[1, "> 0", '"deny"'], [2, "<= 0", '"allow"'], [3, "> 5000", '"review"']]),
+        {("L101", "3")}),
+    "gap_expression_header": (
+        [G_AMOUNT, G_LIMIT, G_OK],
+        table("T", "FIRST", ["INPUT amount - limit", "OUTPUT ok"],
+              [[1, "> 0", False], [2, "< 0", True]]),
+        {("L103", None)}),
     "never_matches_integer": (
         [G_AMOUNT, G_OK],
         table("T", "FIRST", ["INPUT amount", "OUTPUT ok"],
@@ -194,6 +205,10 @@ CLEAN = {
         [G_PRICE, G_OK],
         table("T", "UNIQUE", ["INPUT price", "OUTPUT ok"],
               [[1, "<= 0.5", True], [2, "> 0.5", False]])),
+    "clean_expression_header": (
+        [G_AMOUNT, G_LIMIT, G_OK],
+        table("T", "UNIQUE", ["INPUT amount - limit", "OUTPUT ok"],
+              [[1, "> 0", False], [2, "<= 0", True]])),
     "clean_priority": (
         [G_CAT, G_LEVEL],
         table("T", "PRIORITY", ["INPUT category", "OUTPUT level"],
