@@ -476,3 +476,82 @@ def test_multi_hit_columns_stay_aligned_when_a_rule_outputs_null(tmp_path, polic
         assert rows == [("bronze", 1), (None, 2), ("gold", None)]
     if policy == "OUTPUT ORDER":
         assert rows[:2] == [("gold", None), ("bronze", 1)]  # null has no priority: last
+
+
+# --------------------------------------------------------------------------- an independent oracle
+# Each policy table above, restated in plain Python: (predicate on score, outputs) per rule.
+def _ge(k):
+    return lambda s: s is not None and s >= k
+
+
+ORACLE = {
+    "U_t": [(lambda s: s is not None and s < 10, ("low",)), (lambda s: s is not None and 10 <= s <= 20, ("mid",)),
+            (lambda s: s is not None and s > 15, ("high",))],
+    "A_t": [(_ge(0), ("ok", "same")), (lambda s: s is not None and s <= 100, ("ok", "same")),
+            (lambda s: s is not None and s > 100, ("big", "same"))],
+    "P_t": [(_ge(0), ("bronze", "r1")), (_ge(50), ("silver", "r2")), (_ge(90), ("gold", "r3")), (_ge(95), ("silver", "r4"))],
+    "F_t": [(_ge(50), ("silver",)), (_ge(90), ("gold",)), (_ge(0), ("bronze",))],
+    "C_t": [(_ge(0), ("bronze",)), (_ge(50), ("silver",)), (_ge(90), ("gold",)), (_ge(95), ("bronze",))],
+    "Csum_t": [(_ge(0), (D(10),)), (_ge(50), (D("20.5"),)), (_ge(90), (D("0.3"),))],
+    "Cmin_t": [(_ge(0), (D(10), dt.date(2024, 5, 1))), (_ge(50), (D("20.5"), dt.date(2024, 1, 31))),
+               (_ge(90), (D("0.3"), dt.date(2024, 3, 1)))],
+    "Cmax_t": [(_ge(0), (D(10),)), (_ge(50), (D("20.5"),)), (_ge(90), (D("0.3"),))],
+    "Ccount_t": [(_ge(0), ("a", 1)), (_ge(50), ("a", 2)), (_ge(90), ("b", 3))],
+    "R_t": [(_ge(0), ("bronze", 1)), (_ge(90), ("gold", 2)), (_ge(50), ("silver", 3)), (_ge(95), ("bronze", 4))],
+    "O_t": [(_ge(0), ("bronze", 1)), (_ge(50), ("silver", 2)), (_ge(90), ("gold", 3)), (_ge(95), ("silver", 4))],
+}
+RANK = {"gold": 0, "silver": 1, "bronze": 2}
+NOTE_RANK = {"r1": 0, "r2": 1, "r3": 2, "r4": 3}
+
+
+def oracle(name, fields, score):
+    """DMN 1.5 hit-policy semantics, written out: (outputs, fired rule ids) or "error"."""
+    hits = [(str(i + 1), out) for i, (pred, out) in enumerate(ORACLE[name]) if pred(score)]
+    policy = name.split("_")[0]
+    if policy in ("U", "A", "P", "F"):
+        if not hits:
+            return {f: None for f in fields}, []
+        if policy == "U" and len(hits) > 1:
+            return "error"
+        if policy == "A" and len({o for _, o in hits}) > 1:
+            return "error"
+        if policy == "P":
+            rid, out = min(hits, key=lambda h: (RANK[h[1][0]], NOTE_RANK[h[1][1]], int(h[0])))
+            return dict(zip(fields, out)), [rid]
+        if policy == "A":
+            return dict(zip(fields, hits[0][1])), None  # which of the agreeing rules fired is open
+        return dict(zip(fields, hits[0][1])), [hits[0][0]]
+    if policy == "O":
+        hits = sorted(hits, key=lambda h: (RANK[h[1][0]], int(h[0])))
+    cols = [[o[k] for _, o in hits] for k in range(len(fields))]
+    ids_ = [r for r, _ in hits]
+    agg = {"Csum": lambda v: sum(v) if v else None, "Cmin": lambda v: min(v) if v else None,
+           "Cmax": lambda v: max(v) if v else None, "Ccount": lambda v: len(set(v))}.get(policy)
+    if agg:
+        return {f: agg(c) for f, c in zip(fields, cols)}, sorted(ids_)
+    if policy == "C":
+        return {f: sorted(c) for f, c in zip(fields, cols)}, sorted(ids_)
+    return dict(zip(fields, cols)), ids_
+
+
+@pytest.mark.parametrize("name", sorted(ORACLE))
+def test_policies_agree_with_the_oracle_on_every_score(book, name):
+    fields = list(book.decisions[name].outputs)
+    for score in [None, *range(-3, 125)]:
+        expected = oracle(name, fields, score)
+        facts = {} if score is None else {"score": score}
+        if expected == "error":
+            with pytest.raises(EvaluationError):
+                book.decide(name, facts)
+            continue
+        r = book.decide(name, facts)
+        outs, fired = dict(r.outputs), [f.rule for f in r.fired]
+        if name == "C_t":
+            outs = {f: sorted(v) for f, v in outs.items()}
+        if name.startswith("C"):  # COLLECT: order is open
+            fired = sorted(fired)
+        assert outs == expected[0], (score, outs, expected[0])
+        if expected[1] is not None:
+            assert fired == expected[1], (score, fired, expected[1])
+        else:
+            assert fired and all(ORACLE[name][int(i) - 1][0](score) for i in fired)
