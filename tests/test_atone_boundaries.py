@@ -440,3 +440,9 @@ def test_several_causes_most_likely_first(book):
 def test_absent_facts_are_not_causes(book):
     out = book.decide("decline_diagnosis", {"category": "books"}).outputs
     assert list(out["causes"]) == ["unknown"]
+
+
+def test_unpaid_balance_alone_is_not_a_late_payment_reason(book):
+    out = elig(book, unpaid_balance_yen=300)
+    assert out["card_status"] == "recovering"
+    assert list(out["reasons"]) == ["unpaid_balance"]
