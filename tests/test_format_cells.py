@@ -471,3 +471,19 @@ def test_computed_output_never_breaks_its_glossary_declaration(tmp_path, facts):
         return
     assert o["half"] is None or (isinstance(o["half"], int) and o["half"] * 2 == facts["n"])
     assert o["pct"] is None or 0 <= o["pct"] <= 100
+
+
+def test_advice_for_a_code_in_a_text_column_works(tmp_path):
+    """The error for 123 in a text column says how to fix it; following the advice must
+    fix it.  A cell formatted as text holding 123 reaches the engine as the text "123"
+    (what openpyxl reads from such a cell), so "format the cell as text" is only valid
+    advice if that cell then loads as the code "123"."""
+    d = one_error(_single_table_book(tmp_path / "a", "name", 123))
+    assert '"123"' in d.message
+    book_dir = _single_table_book(tmp_path / "b", "name", "123")  # the same cell, formatted as text
+    try:
+        b = engine.load(book_dir)
+    except WorkbookError:
+        assert "format the cell as text" not in d.message, d.message
+        return
+    assert b.decide("T", {"name": "123"}).outputs["hit"] is True
