@@ -224,6 +224,14 @@ def test_chain_spot_checks(book):
     assert [f.table for f in r.fired][-1] == "Decision"
     r = book.decide("Fee", {"amount_yen": 12000, "merchant_category": "cat02", "country": "US"})
     assert r.outputs == {"fee_yen": Decimal("368.3")}  # 100 + 12 × 1.5 + 0.3 + 250
+    # only the tables upstream of a decision run, each after the tables it reads
+    assert set(book.decisions["Fee"].tables) == {"AmountBand", "CategoryTier", "Fee"}
+    assert set(book.decisions["Fee"].inputs) == {"amount_yen", "merchant_category", "country"}
+    assert {f.table for f in r.fired} <= {"AmountBand", "CategoryTier", "Fee"}
+    order = list(book.decisions["Decision"].tables)
+    for before, after in [("Reasons", "Risk"), ("Risk", "Limit"), ("AmountBand", "Fee"), ("Channel", "Channels"),
+                          ("Flags", "Decision"), ("Limit", "Decision"), ("Fee", "Decision")]:
+        assert order.index(before) < order.index(after)
 
 
 def test_eight_threads_ten_thousand_decisions_each(book):
