@@ -203,3 +203,15 @@ def test_each_threshold_lives_in_exactly_one_cell():
                     cells.append(str(ws.cell(r, c).value))
     for needle in ("3000", '"6.7.0"', '"14"', "2020-02-03"):
         assert sum(needle in c for c in cells) == 1, needle
+
+
+def test_every_example_and_its_output_is_shown_in_the_analyst_guide(book):
+    guide = (ROOT / "docs" / "analyst-guide.md").read_text(encoding="utf-8")
+    for path in EXAMPLES:
+        assert f"decide examples/{path.name}" in guide, path.name
+        facts = json.loads(path.read_text(encoding="utf-8"))
+        name = facts.pop("decision")
+        for value in book.decide(name, facts).outputs.values():
+            for item in (value if isinstance(value, (list, tuple)) else [value]):
+                if isinstance(item, str):
+                    assert item in guide, (path.name, item)
