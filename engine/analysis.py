@@ -13,15 +13,23 @@ cell, so a rule is exactly a *box*: one set of cells (a bit mask) per variable, 
 a case is a point.  Questions about the table become questions about boxes
 (intersection, cover by a union of boxes), answered exactly by splitting.
 
-Soundness where the analysis cannot be exact.  A test that compares with another
-field (``> available_limit_yen``) and a column whose header is an expression
-(``amount_yen - available_limit_yen``) are *approximate*: each rule gets two boxes,
-``must`` (cases where the rule certainly matches) and ``may`` (cases where it might).
-A finding that claims a case exists (overlap) is computed on ``must`` boxes; a
-finding that claims no case exists (gap: no rule matches; shadowed: an earlier rule
-always matches first) uses ``may`` for the rules that would have to match and
-``must`` for the rules that catch.  So a finding is never a false positive; lint
-says which columns it treated approximately.
+Field references and expression headers.  A column whose header is an arithmetic
+expression over numeric fields that no other column tests (``amount_yen -
+available_limit_yen``) is a variable of its own: its partition is over the value of
+the expression, and each cell's value is solved back to field values (within their
+allowed values) that produce it, so witnesses name real fields.  A numeric column
+whose cells compare it with one other field only (``> available_limit_yen``, ``-``)
+is the same thing: the difference of the two fields, compared with 0.
+
+Soundness where the analysis cannot be exact.  Other field references, expressions
+whose fields other columns also test, cells of an expression no field values reach,
+and text-list columns are *approximate*: each rule gets two boxes, ``must`` (cases
+where the rule certainly matches) and ``may`` (cases where it might).  A finding
+that claims a case exists (overlap) is computed on ``must`` boxes; a finding that
+claims no case exists (gap: no rule matches; shadowed: an earlier rule always
+matches first) uses ``may`` for the rules that would have to match and ``must`` for
+the rules that catch.  So a finding is never a false positive; lint says which
+columns it treated approximately.
 
 Every finding carries a witness: a concrete case (field → typed value) that
 exhibits it when fed to the engine.  Null: a case where a field is absent.  Gaps and
@@ -292,6 +300,8 @@ class Variable:
         self.derived = False  # an expression over fields no other column tests
         self.unknown = 0  # cells no case is known to reach (derived variables)
         self.assign: dict[int, dict] = {}  # derived: cell index → field values giving it
+        self.rewrite: dict = {}  # test as written → test of this variable (field references)
+        self.display = col.header  # how messages name it
         if opaque_reason:
             self.opaque = True
             self.notes.append(opaque_reason)
@@ -405,6 +415,7 @@ class Variable:
             key, hit = None, None
         if hit is not None:
             return hit
+        test = self.rewrite.get(test, test)
         if self.opaque:
             r = (self.full, self.full) if isinstance(test, AnyTest) else (0, self.full)
         else:
@@ -790,6 +801,16 @@ def build_variables(table: Table, book: Optional[Book] = None, extra_tests: Mapp
             tests = tests + list(extra_tests[key])
         reason = ""
         derived = None
+        ref = _field_reference(table, key, idxs, groups, book, tests)
+        if ref is not None:
+            other, rewrite, expr, type_ = ref
+            dcol = InputColumn(col.header, expr, type_, None, col.loc)
+            v = Variable(key, idxs, dcol, None, [rewrite.get(t, t) for t in tests])
+            v.rewrite = rewrite
+            v.display = f"{col.header} - {other}"
+            v.make_derived(book, {col.field, other})
+            variables.append(v)
+            continue
         if col.field is None:
             derived = _derivable(table, key, col, groups, book)
             if derived is None:
@@ -802,6 +823,44 @@ def build_variables(table: Table, book: Optional[Book] = None, extra_tests: Mapp
             v.make_derived(book, derived)
         variables.append(v)
     return variables
+
+
+def _field_reference(table: Table, key: str, idxs, groups, book, tests):
+    """A numeric column whose cells compare it with one other numeric field only
+    (``> available_limit_yen``, ``-``) is the difference of the two compared with 0,
+    when neither field is tested elsewhere: (other field, test rewrite, expression, type)."""
+    from .ir import Arith
+    from .resolve import referenced_fields
+    col = table.inputs[idxs[0]]
+    if book is None or col.field is None or not col.type.is_numeric:
+        return None
+    other = None
+    for t in tests:
+        if isinstance(t, AnyTest):
+            continue
+        if not (isinstance(t, CompareTest) and isinstance(t.value, Name)):
+            return None
+        if other not in (None, t.value.name):
+            return None
+        other = t.value.name
+    if other is None or other == col.field or other in groups:
+        return None
+    fo = book.fields.get(other)
+    if fo is None or not fo.type.is_numeric:
+        return None
+    elsewhere: set = set()
+    for k2, idxs2 in groups.items():
+        if k2 == key:
+            continue
+        for i in idxs2:
+            elsewhere |= referenced_fields(table.inputs[i].expr)
+            for r in table.rules:
+                elsewhere |= referenced_fields(r.inputs[i].test)
+    if {col.field, other} & elsewhere:
+        return None
+    rewrite = {t: CompareTest(t.op, Literal(0)) for t in tests if isinstance(t, CompareTest)}
+    type_ = Type.INTEGER if col.type is Type.INTEGER and fo.type is Type.INTEGER else Type.NUMBER
+    return other, rewrite, Arith("-", Name(col.field), Name(other)), type_
 
 
 def _derivable(table: Table, key: str, col: InputColumn, groups, book) -> Optional[set]:
@@ -942,8 +1001,7 @@ def describe_box(variables: list[Variable], box: tuple, table: Table) -> str:
             continue
         if m & v.full == v.full or (m & v.dom == v.dom):
             continue
-        name = table.inputs[v.columns[0]].header
-        parts.append(f"{name} is {v.describe(m)}")
+        parts.append(f"{v.display} is {v.describe(m)}")
     return " and ".join(parts) if parts else "every case"
 
 

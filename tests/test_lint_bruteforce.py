@@ -261,3 +261,54 @@ def test_expression_header_gap_and_overlap_exactly_by_brute_force(bt):
             m = reference.matching_rules(t, c)
             brute |= {(i, j) for i in m for j in m if i < j}
         assert pairs == brute
+
+
+@st.composite
+def ref_tables(draw):
+    """Column n tested against field m (``> m``, ``= m``, ``-``), maybe with column s."""
+    hp = HitPolicy(draw(st.sampled_from(["U", "F"])))
+    with_s = draw(st.booleans())
+    cols = [InputColumn("n", Name("n"), Type.INTEGER, "n", LOC.at("B5"))]
+    if with_s:
+        cols.append(InputColumn("s", Name("s"), Type.TEXT, "s", LOC.at("C5")))
+    ref = st.one_of(st.just(AnyTest()), st.sampled_from(["=", "<", "<=", ">", ">="]).map(
+        lambda op: CompareTest(op, Name("m"))))
+    rules = []
+    for i in range(draw(st.integers(1, 4))):
+        ins = [InputEntry(draw(ref), "?", LOC.at(f"B{i + 7}"))]
+        if with_s:
+            ins.append(InputEntry(draw(unary("s")), "?", LOC.at(f"C{i + 7}")))
+        out = (OutputEntry(Literal(draw(st.sampled_from(["x", "y"]))), "?", LOC.at(f"Z{i + 7}")),)
+        rules.append(Rule(str(i + 1), i, i + 7, tuple(ins), out, (), LOC.at(f"A{i + 7}")))
+    t = Table("T", hp, None, "", tuple(cols), (OutputColumn("o", "o", Type.TEXT, LOC.at("Z1")),), (),
+              tuple(rules), LOC)
+    return Book(FIELDS_X, {"T": t}, (), (), {}, {}, ()), t, with_s
+
+
+@SETTINGS
+@given(ref_tables())
+def test_field_reference_columns_exactly_by_brute_force(bt):
+    book, t, with_s = bt
+    a = analyze_table(t, book)
+    pools = [list(range(0, 7)) + [None], list(range(0, 4)) + [None]] + (
+        [SAMPLES["s"] + [None]] if with_s else [])
+    every = [{k: v for k, v in zip(["n", "m", "s"], c) if v is not None} for c in itertools.product(*pools)]
+    present = [c for c in every if len(c) == len(pools)]
+    gaps = kinds(a, "gap")
+    for g in gaps:
+        assert reference.matching_rules(t, g.witness) == []
+    assert bool(gaps) == any(not reference.matching_rules(t, c) for c in present)
+    if t.hit_policy is HitPolicy.UNIQUE:
+        pairs = {(f.others[0], f.rules[0]) for f in kinds(a, "overlap")}
+        brute = set()
+        for c in every:
+            m = reference.matching_rules(t, c)
+            brute |= {(i, j) for i in m for j in m if i < j}
+        assert pairs == brute
+    else:
+        dead = {f.rules[0] for f in a.findings if f.kind in ("shadowed", "never")}
+        fires = set()
+        for c in every:
+            _, fired = reference.eval_table(book, t, c)
+            fires |= set(fired)
+        assert dead == set(range(len(t.rules))) - fires

@@ -168,6 +168,16 @@ CORPUS = {
         table("T", "FIRST", ["INPUT amount - limit", "OUTPUT ok"],
               [[1, "> 0", False], [2, "< 0", True]]),
         {("L103", None)}),
+    "overlap_field_reference": (
+        [G_AMOUNT, G_LIMIT, G_LEVEL],
+        table("T", "UNIQUE", ["INPUT amount", "OUTPUT level"],
+              [[1, ">= limit", '"deny"'], [2, "<= limit", '"allow"']]),
+        {("L101", "2")}),
+    "shadowed_field_reference": (
+        [G_AMOUNT, G_LIMIT, G_OK],
+        table("T", "FIRST", ["INPUT amount", "OUTPUT ok"],
+              [[1, ">= limit", False], [2, "> limit", True], [3, "-", True]]),
+        {("L104", "2")}),
     "never_matches_integer": (
         [G_AMOUNT, G_OK],
         table("T", "FIRST", ["INPUT amount", "OUTPUT ok"],
@@ -209,6 +219,10 @@ CLEAN = {
         [G_AMOUNT, G_LIMIT, G_OK],
         table("T", "UNIQUE", ["INPUT amount - limit", "OUTPUT ok"],
               [[1, "> 0", False], [2, "<= 0", True]])),
+    "clean_field_reference": (
+        [G_AMOUNT, G_LIMIT, G_OK],
+        table("T", "UNIQUE", ["INPUT amount", "OUTPUT ok"],
+              [[1, "> limit", False], [2, "<= limit", True]])),
     "clean_priority": (
         [G_CAT, G_LEVEL],
         table("T", "PRIORITY", ["INPUT category", "OUTPUT level"],
