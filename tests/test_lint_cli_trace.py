@@ -34,7 +34,7 @@ def test_lint_cli_text_json_and_exit_codes(tmp_path):
     # an unused Glossary field is a warning: exit 1, and it is named
     assert r.exit_code == 1, r.output
     assert "L120" in r.output and "unused_field" in r.output
-    assert "L109" in r.output  # the > limit column is checked approximately, and says so
+    assert "L109" not in r.output  # "> limit" is analysed exactly (amount - limit vs 0)
     bad = _write(tmp_path / "bad", BAD)
     r = CliRunner().invoke(main, ["lint", str(bad), "--format", "json"])
     assert r.exit_code == 1
@@ -95,3 +95,15 @@ def test_why_not_names_the_first_failing_cell_and_the_value(tmp_path):
     # null: a comparison with an absent value does not match, and says why
     lines = why_not_lines(rb.ir, "Limit", {"category": "books", "amount": 500})
     assert any("cannot be decided (null)" in l for l in lines)
+
+
+def test_outputs_no_decision_returns(tmp_path):
+    from engine.ir import DecisionService
+    write_workbook(tmp_path / "s" / "book.xlsx",
+                   glossary=[("amount", "integer", "[0..1000]"), ("ok", "boolean"), ("note", "text")],
+                   tables=[table("Limit", "FIRST", ["INPUT amount", "OUTPUT ok", "OUTPUT note"],
+                                 [[1, "> 100", False, '"big"'], [2, "-", True, '"small"']])])
+    svc = DecisionService("limit_check", ("amount",), ("ok",))
+    diags = lint(engine.load(tmp_path / "s", services=[svc]).ir)
+    l121 = [d for d in diags if d.code == "L121"]
+    assert len(l121) == 1 and '"note"' in l121[0].message and l121[0].loc.cell == "D5"
