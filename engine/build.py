@@ -114,6 +114,14 @@ def build_glossary(sheets: list[RawSheet], c: Collector) -> dict[str, Field]:
                             f"(first declared at {prev.loc}): declare it once, or identically",
                             related=prev.loc)
             row += 1
+    by_label: dict[str, Field] = {}
+    for f in fields.values():
+        other = by_label.get(f.label)
+        if other is not None and f.label != f.name:
+            c.error("E115", f.loc.at("D" + f.loc.cell[1:]), f'the label "{f.label}" is used by both '
+                    f'"{other.name}" ({other.loc}) and "{f.name}": a header naming it could mean either; '
+                    "give each field its own label", related=other.loc)
+        by_label.setdefault(f.label, f)
     return fields
 
 
@@ -242,7 +250,11 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
                         "declare it in a Glossary sheet")
                 columns.append((None, col, None))
                 continue
-            oc = OutputColumn(head, f.name, f.type, hloc)
+            if any(o.field == f.name for o in outputs):
+                c.error("E133", hloc, f'the output "{f.name}" appears twice in this table: one column per field')
+                columns.append((None, col, None))
+                continue
+            oc = OutputColumn(head, f.name, f.type, hloc, f.allowed)
             outputs.append(oc)
             columns.append(("output", col, oc))
             continue
@@ -360,8 +372,9 @@ def _output_expr(raw, col: OutputColumn, fields, policy, agg):
     multi = policy is not None and not policy.single and agg is None
     # under a multi-hit policy a text-list column collects one text per rule
     item_type = f.type.item if (multi or f.type is not Type.TEXT_LIST) else f.type
-    if isinstance(raw, str) and item_type is Type.TEXT_LIST:
-        v = parse_literal(raw)  # "a","b" or ["a","b"]
+    lit = parse_literal(raw) if isinstance(raw, str) and item_type is Type.TEXT_LIST else None
+    if lit is not None and not (isinstance(lit, Name) and lit.name in fields):
+        v = lit  # "a","b" or ["a","b"]
         items = v if isinstance(v, tuple) else (() if v is None else (v,))
         items = tuple(words[x.name] if isinstance(x, Name) and words and x.name in words else x for x in items)
         if not all(isinstance(x, str) for x in items):
@@ -378,6 +391,8 @@ def _output_expr(raw, col: OutputColumn, fields, policy, agg):
     expr = resolve_expr(expr, fields, words)
     if isinstance(expr, Literal):
         v = expr.value
+        if v is None:
+            return expr
         if item_type is Type.TEXT_LIST:
             if isinstance(v, str):
                 v = (v,)

@@ -27,7 +27,7 @@ from typing import Any
 from .durable_compile import DISCRIMINATOR, compile_for_durable
 from .errors import EvaluationError, WorkbookError
 from .ir import Aggregator, Book, HitPolicy, Literal, Name
-from .reference import cast_output, eval_expr, priority_key, violation
+from .reference import eval_expr, priority_key, rule_outputs, violation
 
 warnings.filterwarnings("ignore", message=r".*utcfromtimestamp.*", category=DeprecationWarning)
 
@@ -65,47 +65,66 @@ class _Stage:
         self.ct = ct
         self.post = ct.mode == "post"
         self.names = [f"{prefix}_p{p}" for p in range(len(ct.parts))]
+        self.route_all = tuple(self.names)
+        self.index_key = ct.index_key
+        self.buckets = {c: tuple(self.names[p] for p in ps) + tuple(self.names[p] for p in ct.wild)
+                        for c, ps in ct.buckets.items()}
+        self.wild = tuple(self.names[p] for p in ct.wild)
         self.fields = t.output_fields
+        hp = t.hit_policy
+        self.single = hp.single
         # literal outputs are computed once
         self.const_outputs = []
         for r in t.rules:
             if all(isinstance(o.expr, Literal) for o in r.outputs):
-                self.const_outputs.append(tuple(cast_output(c.type, o.expr.value)
-                                                for c, o in zip(t.outputs, r.outputs)))
+                self.const_outputs.append(rule_outputs(t, r.index, {}))
             else:
                 self.const_outputs.append(None)
         # encoder: (fast single-term groups, multi-term groups, text-list terms)
         code = ct.code
-        self.single, self.multi, self.listy = [], [], []
+        self.one, self.multi, self.listy = [], [], []
         for g in code.groups:
             plain = [x for x in g.terms if not x.listy]
             if len(plain) == 1:
                 x = plain[0]
-                self.single.append((x.key, x.name, x.expr, g))
+                self.one.append((x.key, x.name, x.expr, g, x.mix_key))
             elif plain:
-                self.multi.append(([(x.key, x.name, x.expr) for x in plain], g))
+                self.multi.append(([(x.key, x.name, x.expr, x.mix_key) for x in plain], g))
             for x in g.terms:
                 if x.listy:
-                    self.listy.append((x.key, x.name, x.expr, tuple(x.members.items())))
+                    self.listy.append((x.key, x.name, x.expr, tuple(x.members.items()), x.mix_key))
 
     def outputs_of(self, i, env):
         c = self.const_outputs[i]
         if c is not None:
             return c
-        t = self.t
-        return tuple(cast_output(col.type, eval_expr(o.expr, env)) for col, o in zip(t.outputs, t.rules[i].outputs))
+        return rule_outputs(self.t, i, env)  # the reference's own output typing
 
     def fact(self, env: dict, sid: str) -> dict:
         f = {"sid": sid, DISCRIMINATOR: 1}
-        for key, name, expr, g in self.single:
+        for key, name, expr, g, mix in self.one:
             v = env.get(name) if name is not None else eval_expr(expr, env)
             if v is not None:
-                f[key] = g.static(v)
+                if mix is None:
+                    f[key] = g.static(v)
+                else:
+                    try:
+                        f[key] = g.static(v)
+                    except TypeError:
+                        f[mix] = 1
         for terms, g in self.multi:
             vals = []
-            for key, name, expr in terms:
+            for key, name, expr, mix in terms:
                 v = env.get(name) if name is not None else eval_expr(expr, env)
                 if v is not None:
+                    if mix is not None:
+                        try:
+                            g.static(v)
+                            for w, _ in vals:
+                                w < v  # noqa: B015 (comparable with the others?)
+                        except TypeError:
+                            f[mix] = 1
+                            continue
                     vals.append((v, key))
             vals.sort(key=lambda p: p[0])
             prev_s = prev_v = None
@@ -118,13 +137,22 @@ class _Stage:
                     rank += 1
                 prev_s, prev_v = s, v
                 f[key] = s * g.K + rank
-        for key, name, expr, members in self.listy:
+        for key, name, expr, members, mix in self.listy:
             v = env.get(name) if name is not None else eval_expr(expr, env)
             if v is not None:
+                if v.__class__ is not tuple and mix is not None:
+                    f[mix] = 1
+                    continue
                 f[key] = 1
                 for text, mk in members:
                     f[mk] = 1 if text in v else 0
         return f
+
+    def route(self, fact: dict) -> tuple:
+        """The rulesets this table's fact visits, in order."""
+        if self.index_key is None:
+            return self.route_all
+        return self.buckets.get(fact.get(self.index_key), self.wild)
 
     def result(self, book: Book, matched: list, env: dict):
         """The table's outputs and fired rules from its matching rules (rule order),
@@ -132,7 +160,7 @@ class _Stage:
         t = self.t
         fields = self.fields
         hp = t.hit_policy
-        if hp.single:
+        if self.single:
             if not matched:
                 return dict.fromkeys(fields), []
             if hp is HitPolicy.UNIQUE and len(matched) > 1:
@@ -152,9 +180,9 @@ class _Stage:
         out = {}
         agg = t.aggregator
         for k, f in enumerate(fields):
-            values = [r[k] for r in rows if r[k] is not None]
-            if agg is None:
-                out[f] = values
+            values = [r[k] for r in rows if r[k] is not None]  # aggregators ignore nulls
+            if agg is None:  # one entry per matched rule, null included (DMN)
+                out[f] = [r[k] for r in rows]
             elif agg is Aggregator.COUNT:
                 out[f] = len(set(values))
             elif not values:
@@ -170,7 +198,8 @@ class _Stage:
 
 # --------------------------------------------------------------------------- one decision
 class _Decision:
-    __slots__ = ("stages", "pos", "env", "fired", "hits", "error", "touched", "sid", "done", "fact")
+    __slots__ = ("stages", "pos", "env", "fired", "hits", "error", "touched", "sid", "done", "fact",
+                 "route", "step")
 
     def __init__(self, stages, env, sid):
         self.stages = stages
@@ -183,6 +212,8 @@ class _Decision:
         self.sid = sid
         self.done = False
         self.fact = None
+        self.route = ()
+        self.step = 0
 
 
 class DurableBackend:
@@ -227,9 +258,8 @@ class DurableBackend:
             rules = {}
             for pri, (i, cond) in enumerate(zip(part.rules, part.conds)):
                 rules[f"r{i}"] = {"all": [{"m": cond}], "pri": pri, "run": self._rule_action(stage, i)}
-            last = p == len(ct.parts) - 1
             rules["end"] = {"all": [{"m": {DISCRIMINATOR: 1}}], "pri": len(part.rules) + 1,
-                            "run": self._end_action(stage, None if last else stage.names[p + 1])}
+                            "run": self._end_action(stage)}
             definitions[stage.names[p]] = rules
         try:
             self._host.register_rulesets(definitions)
@@ -255,14 +285,16 @@ class DurableBackend:
                     d.hits.append(index)
         return act
 
-    def _end_action(self, stage: _Stage, next_part: str | None):
-        def act(c):
+    def _end_action(self, stage: _Stage):
+        def act(c):  # the finaliser: lowest priority, fires after every match of the part
             d = self._cur
             if d.error is not None:
                 return
             try:
-                if next_part is not None:  # the next part of a large table
-                    self._send(d, next_part, stage.post, dict(d.fact))
+                if d.step < len(d.route):  # the table's next ruleset
+                    name = d.route[d.step]
+                    d.step += 1
+                    self._send(d, name, stage.post, d.fact)
                 else:
                     hits = d.hits
                     d.hits = []
@@ -281,7 +313,9 @@ class DurableBackend:
 
     def _complete(self, d: _Decision, stage: _Stage, matched: list):
         outs, fired = stage.result(self.book, matched, d.env)
-        d.env.update({k: tuple(v) if isinstance(v, list) else v for k, v in outs.items()})
+        env = d.env
+        for k, v in outs.items():
+            env[k] = tuple(v) if v.__class__ is list else v
         name = stage.t.name
         d.fired.extend((name, i) for i in fired)
         d.pos += 1
@@ -292,8 +326,10 @@ class DurableBackend:
             d.done = True
             return
         stage = d.stages[d.pos]
-        d.fact = stage.fact(d.env, d.sid)
-        self._send(d, stage.names[0], stage.post, dict(d.fact))
+        d.fact = fact = stage.fact(d.env, d.sid)
+        d.route = route = stage.route(fact)
+        d.step = 1
+        self._send(d, route[0], stage.post, fact)
 
     # ---- the API
     def run(self, plan_name: str, facts: dict) -> tuple[dict, list[tuple[str, int]]]:

@@ -8,7 +8,16 @@ from .resolve import referenced_fields
 
 
 def table_reads(t: Table) -> set[str]:
-    """Every field a table reads: input columns, field references in cells, output expressions."""
+    """Every field a table reads: input columns, field references in cells, output expressions.
+    Computed once per table (tables are immutable)."""
+    cached = t.__dict__.get("_reads")
+    if cached is None:
+        cached = frozenset(_table_reads(t))
+        object.__setattr__(t, "_reads", cached)
+    return set(cached)
+
+
+def _table_reads(t: Table) -> set[str]:
     out: set[str] = set()
     for col in t.inputs:
         out |= referenced_fields(col.expr)

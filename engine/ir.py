@@ -235,6 +235,7 @@ class OutputColumn:
     field: str
     type: Type  # the field's declared type
     loc: Loc
+    allowed: Optional[Union[tuple, "RangeTest"]] = None  # the field's allowed values
 
 
 @dataclass(frozen=True)

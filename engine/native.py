@@ -90,7 +90,7 @@ class _Gen:
         self.ns: dict[str, Any] = {
             "Decimal": Decimal, "_date": _dt.date, "Version": Version, "bisect_left": bisect_left,
             "RESULT": Result, "AS_MAPPING": as_mapping, "_U": ref.unary, "_EVAL": ref.eval_expr,
-            "_CAST": ref.cast_output, "_CMP": ref.compare, "_PKEY": ref.priority_key,
+            "_OUT": ref.output_value, "_CMP": ref.compare, "_PKEY": ref.priority_key,
             "_VIOL": ref.violation, "BOOK": book,
         }
         self.n = 0
@@ -212,7 +212,7 @@ class _Gen:
             if isinstance(o.expr, Literal):
                 parts.append(self.const(o.expr.value))
             else:
-                parts.append(f"_CAST({self.const(col.type)}, _EVAL({self.bind(o.expr, 'E')}, {self.env(o.expr)}))")
+                parts.append(f"_OUT({self.bind(col, 'OC')}, _EVAL({self.bind(o.expr, 'E')}, {self.env(o.expr)}))")
         return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
     # -- a whole table
@@ -359,8 +359,8 @@ class _Gen:
         for j, v in enumerate(outs):
             vals = f"[r[{j}] for r in rows if r[{j}] is not None]"
             agg = t.aggregator
-            if agg is None:
-                self.emit(f"{v} = {vals}", 2)
+            if agg is None:  # one entry per matched rule, null included (DMN)
+                self.emit(f"{v} = [r[{j}] for r in rows]", 2)
             elif agg is Aggregator.COUNT:
                 self.emit(f"{v} = len(set({vals}))", 2)
             else:

@@ -60,14 +60,15 @@ def workbook_paths(directory: str | os.PathLike) -> list[Path]:
 def read_workbook(path: Path, name: str | None = None) -> tuple[list[RawSheet], list[Diagnostic]]:
     name = name or path.name
     try:
-        values = load_workbook(path, data_only=True)
-        formulas = load_workbook(path, data_only=False)
+        values = load_workbook(path, data_only=True, read_only=True)
+        formulas = load_workbook(path, data_only=False, read_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
         return [], [Diagnostic("E100", "error", Loc(name),
                                f"cannot be read as an Excel workbook (.xlsx): {e}")]
     sheets = []
     for ws in values.worksheets:
-        a1 = ws.cell(1, 1).value
+        first = next(ws.iter_rows(min_row=1, max_row=1, max_col=1, values_only=True), (None,))
+        a1 = first[0] if first else None
         kind = KINDS.get(str(a1).strip().lower(), "other") if isinstance(a1, str) else "other"
         cells: dict[tuple[int, int], Any] = {}
         max_row = max_col = 0
@@ -79,16 +80,19 @@ def read_workbook(path: Path, name: str | None = None) -> tuple[list[RawSheet], 
                 cells[(c.row, c.column)] = v
                 max_row = max(max_row, c.row)
                 max_col = max(max_col, c.column)
+        if kind == "other":
+            sheets.append(RawSheet(name, ws.title, kind, cells, set(), max_row, max_col))
+            continue
         uncached = set()
-        if kind != "other":
-            fws = formulas[ws.title]
-            for row in fws.iter_rows():
-                for c in row:
-                    if c.data_type == "f" and (c.row, c.column) not in cells:
-                        uncached.add((c.row, c.column))
-                        max_row = max(max_row, c.row)
-                        max_col = max(max_col, c.column)
+        for row in formulas[ws.title].iter_rows():
+            for c in row:
+                if getattr(c, "data_type", None) == "f" and (c.row, c.column) not in cells:
+                    uncached.add((c.row, c.column))
+                    max_row = max(max_row, c.row)
+                    max_col = max(max_col, c.column)
         sheets.append(RawSheet(name, ws.title, kind, cells, uncached, max_row, max_col))
+    values.close()
+    formulas.close()
     return sheets, []
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
 from .errors import EvaluationError
+from .values import conforms, in_allowed
 from .ir import (
     Aggregator, And, AnyTest, Arith, Between, Book, Call, Compare, CompareTest, HitPolicy,
     InTests, ListExpr, Literal, Name, Neg, Not, NotTests, NullTest, Or, OrTests, RangeTest,
@@ -201,7 +202,7 @@ def matching_rules(t: Table, env) -> list[int]:
 
 
 def rule_outputs(t: Table, index: int, env) -> tuple:
-    return tuple(cast_output(col.type, eval_expr(o.expr, env))
+    return tuple(output_value(col, eval_expr(o.expr, env))
                  for col, o in zip(t.outputs, t.rules[index].outputs))
 
 
@@ -209,6 +210,22 @@ def cast_output(type_: Type, v):
     """An integer field's integral Decimal result is an int."""
     if type_ is Type.INTEGER and isinstance(v, Decimal) and v == v.to_integral_value():
         return int(v)
+    return v
+
+
+def output_value(col, v):
+    """A computed output as its field declares it: DMN makes a result that does not
+    conform to the output's type or allowed values null."""
+    v = cast_output(col.type, v)
+    if v is None:
+        return None
+    if isinstance(v, list):
+        v = tuple(v)
+    item = col.type if isinstance(v, tuple) and col.type is Type.TEXT_LIST else col.type
+    if not conforms(v, item) and not conforms(v, col.type.item):
+        return None
+    if col.allowed is not None and not in_allowed(v, col.allowed):
+        return None
     return v
 
 
@@ -246,10 +263,11 @@ def eval_table(book: Book, t: Table, env) -> tuple[dict, list[int]]:
     rows = [rule_outputs(t, i, env) for i in matched]
     out = {}
     for k, f in enumerate(fields):
-        values = [r[k] for r in rows if r[k] is not None]
-        if t.aggregator is None:
-            out[f] = values
-        elif t.aggregator is Aggregator.COUNT:
+        if t.aggregator is None:  # one entry per matched rule, null included (DMN)
+            out[f] = [r[k] for r in rows]
+            continue
+        values = [r[k] for r in rows if r[k] is not None]  # aggregators ignore nulls
+        if t.aggregator is Aggregator.COUNT:
             out[f] = len(set(values))
         elif not values:
             out[f] = None

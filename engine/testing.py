@@ -6,7 +6,6 @@ COLLECT (whose order DMN leaves open) and as a sequence under RULE ORDER and
 OUTPUT ORDER (and for single-hit tables)."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -68,12 +67,8 @@ def equal(expected, actual, as_set: bool) -> bool:
     if isinstance(expected, tuple) or isinstance(actual, (list, tuple)):
         exp = list(expected) if isinstance(expected, (tuple, list)) else ([] if expected is None else [expected])
         act = list(actual) if isinstance(actual, (tuple, list)) else ([] if actual is None else [actual])
-        return Counter(map(_key, exp)) == Counter(map(_key, act)) if as_set else exp == act
+        return set(exp) == set(act) if as_set else exp == act
     return expected == actual
-
-
-def _key(v):
-    return v
 
 
 def run_case(rulebook, suite: TestSuite, case: TestCase, as_set: set[str]) -> CaseOutcome:
