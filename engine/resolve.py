@@ -50,7 +50,7 @@ def coerce_literal(value, type_: Type, what: str = "the column"):
             raise ResolveError(f"{show(value)} is a boolean but {what} is text: write it in quotes")
         if isinstance(value, (int, Decimal)):
             raise ResolveError(f"{value} is a number but {what} is text (codes stay text): "
-                               f'write it in quotes, "{value}", or format the cell as text')
+                               f'write it in quotes: "{value}"')
         raise ResolveError(f"{show(value)} is not a text; {what} is text")
     if t is Type.BOOLEAN:
         if isinstance(value, bool):
