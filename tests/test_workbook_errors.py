@@ -262,3 +262,19 @@ def test_cycles_name_every_table_in_them(tmp_path, n):
     assert len(errs) == 1 and errs[0].code == "E151"
     text = str(errs[0])
     assert all(f"w.xlsx › {t}" in text for t in names)
+
+
+@pytest.mark.parametrize("cell", ["(" * 200 + "1" + ")" * 200, "> 1" + "0" * 5000, "[" * 200 + "1" + "]" * 200],
+                         ids=["200-nested-parens", "5000-digit-number", "200-nested-brackets"])
+def test_pathological_cell_is_a_workbook_error_not_a_crash(tmp_path, cell):
+    write_workbook(tmp_path / "w.xlsx", glossary=[("a", "number"), ("o", "number")],
+                   tables=[table("T", "FIRST", ["INPUT a", "OUTPUT o"], [[1, cell, 1], [2, Text("=> 3"), 2]])])
+    try:
+        b = engine.load(tmp_path)
+    except WorkbookError as e:
+        cells = {d.cell for d in e.diagnostics}
+        assert "B7" in cells  # the load went on to the other cells
+        return
+    except (RecursionError, ValueError) as e:
+        pytest.fail(f"engine.load crashed with {type(e).__name__}: {str(e)[:100]}")
+    raise AssertionError(f"loaded: {b}")
