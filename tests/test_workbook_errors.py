@@ -139,9 +139,11 @@ def _find(diags, sheet, cell, code):
             and (code is None or d.code == code)]
 
 
-def test_at_least_twenty_different_mistakes_in_one_workbook():
+def test_at_least_twenty_different_mistakes_in_one_load(diagnostics):
     assert len(EXPECTED) >= 20
-    assert len({(s, c) for s, c, _, _ in EXPECTED}) == len(EXPECTED)
+    places = {(d.sheet, d.cell) for d in diagnostics}
+    assert len(places) >= 30
+    assert len({d.code for d in diagnostics}) >= 15
 
 
 @pytest.mark.parametrize("sheet,cell,code,hints", EXPECTED, ids=[f"{s}!{c}" for s, c, _, _ in EXPECTED])
