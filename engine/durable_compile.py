@@ -177,6 +177,10 @@ class Term:
     listy: bool = False  # a text list: presence key + one 0/1 key per tested text
     members: dict = field(default_factory=dict)  # text → key (listy)
     group: int = -1
+    # A field produced by a C# table holds a count even when declared otherwise: a
+    # value of another type than the cells' is sent as mix_key = 1 (not null, equal
+    # to nothing, ordered with nothing), as the reference's comparisons say.
+    mix_key: Optional[str] = None
 
 
 @dataclass
@@ -219,8 +223,9 @@ def _expr_key(e):
 
 
 class _TableCompiler:
-    def __init__(self, t: Table):
+    def __init__(self, t: Table, counted=frozenset()):
         self.t = t
+        self.counted = counted
         self.terms: list[Term] = []
         self.by_expr: dict = {}
         self.parent: dict = {}  # union-find over term index
@@ -232,7 +237,9 @@ class _TableCompiler:
         if k not in self.by_expr:
             i = len(self.terms)
             self.by_expr[k] = i
-            self.terms.append(Term(f"k{i}", expr, expr.name if isinstance(expr, Name) else None, listy))
+            name = expr.name if isinstance(expr, Name) else None
+            self.terms.append(Term(f"k{i}", expr, name, listy,
+                                   mix_key=f"k{i}x" if name in self.counted else None))
             self.parent[i] = i
             self.consts[i] = set()
         i = self.by_expr[k]
@@ -291,6 +298,9 @@ class _TableCompiler:
         if isinstance(test, AnyTest):
             return TRUE, FALSE
         if isinstance(test, NullTest):
+            if term.mix_key:
+                kx = term.mix_key
+                return _and([("nex", k), ("nex", kx)]), _or([("ex", k), ("ex", kx)])
             return ("nex", k), ("ex", k)
         if isinstance(test, OrTests):
             parts = [self.tf(s, i) for s in test.tests]
@@ -368,12 +378,19 @@ class _TableCompiler:
         conds = []
         for r in t.rules:
             conds.append(_and([self.tf(e.test, cols[j])[0] for j, e in enumerate(r.inputs)]))
-        keys = sum(1 + len(x.members) for x in self.terms)
+        keys = sum(1 + len(x.members) + (x.mix_key is not None) for x in self.terms)
         return TableCode(t, self.terms, group_list, conds, keys)
 
 
-def compile_table(t: Table) -> TableCode:
-    return _TableCompiler(t).compile()
+def compile_table(t: Table, counted=frozenset()) -> TableCode:
+    return _TableCompiler(t, counted).compile()
+
+
+def counted_fields(book: Book) -> frozenset:
+    """Fields produced by C# (count) tables."""
+    from .ir import Aggregator
+    return frozenset(f for t in book.tables.values() if t.aggregator is Aggregator.COUNT
+                     for f in t.output_fields)
 
 
 # --------------------------------------------------------------------------- durable JSON
@@ -570,17 +587,22 @@ class CompiledTable:
     mode: str  # "post" (first match wins) or "assert" (every match fires)
     order: list  # rule indexes in firing order (matching rules only)
     parts: list  # Part
+    # A large table keyed by equality tests is indexed: the fact visits only the
+    # parts whose rules test its key's code (``buckets``), then ``wild`` (the rules
+    # that do not test the key with an equality).  None: every part, in order.
+    index_key: Optional[str] = None
+    buckets: dict = field(default_factory=dict)  # code → part indexes
+    wild: tuple = ()
 
 
 def static_priority(book: Book, t: Table):
     """Each rule's priority key when every output cell is a literal, else None."""
-    from .reference import cast_output, priority_key
+    from .reference import priority_key, rule_outputs
     keys = []
     for r in t.rules:
         if not all(isinstance(o.expr, Literal) for o in r.outputs):
             return None
-        vals = tuple(cast_output(c.type, o.expr.value) for c, o in zip(t.outputs, r.outputs))
-        keys.append(priority_key(book, t, vals))
+        keys.append(priority_key(book, t, rule_outputs(t, r.index, {})))
     return keys
 
 
@@ -601,6 +623,33 @@ class _PartError(Exception):
         self.rule, self.problem = rule, problem
 
 
+INDEX_MIN_RULES = 48  # a table with more rules than this may be indexed
+BUCKET_RULES = 24  # rules per indexed part
+
+
+def _points(cond, key):
+    """The codes ``key`` must equal for ``cond`` to hold, or None when not a finite set."""
+    items = cond[1] if cond[0] == "and" else (cond,)
+    for c in items:
+        if c[0] == "in" and c[1] == key and all(b == a + 1 for a, b in c[2]):
+            return [int(a) for a, _ in c[2]]
+    return None
+
+
+def _choose_key(code: TableCode, order):
+    """The column key that most rules test with equality, when indexing pays."""
+    if len(order) <= INDEX_MIN_RULES:
+        return None
+    best, best_n = None, 0
+    for term in code.terms:
+        if term.listy:
+            continue
+        n = sum(1 for i in order if _points(code.conds[i], term.key) is not None)
+        if n > best_n:
+            best, best_n = term.key, n
+    return best if best_n >= max(INDEX_MIN_RULES, len(order) // 2) else None
+
+
 def compile_for_durable(book: Book, t: Table) -> CompiledTable:
     """Raise WorkbookError (naming the table) when a limit cannot be compiled around."""
 
@@ -609,7 +658,7 @@ def compile_for_durable(book: Book, t: Table) -> CompiledTable:
                                         f"table {t.name} cannot run on the durable_rules engine: {msg}")])
 
     try:
-        code = compile_table(t)
+        code = compile_table(t, counted_fields(book))
     except Unsupported as e:
         fail(str(e))
     if code.keys + 3 > MAX_KEYS:
@@ -626,11 +675,49 @@ def compile_for_durable(book: Book, t: Table) -> CompiledTable:
             order.sort(key=lambda i: (keys[i], i))
     order = [i for i in order if code.conds[i] != FALSE]
     steps = {i: _steps(code.conds[i]) for i in order}
-    try:
-        groups = plan_parts(steps, order) if order else []
-    except _PartError as e:
-        fail(f"rule {t.rules[e.rule].id}: {e.problem}", t.rules[e.rule].loc)
-    parts = [Part(g, [{"$and": [{DISCRIMINATOR: 1}] + steps[i]} for i in g]) for g in groups]
-    if not parts:
-        parts = [Part([], [])]
-    return CompiledTable(code, mode, order, parts)
+    key = _choose_key(code, order)
+
+    def split(rules):
+        try:
+            return plan_parts(steps, rules) if rules else []
+        except _PartError as e:
+            fail(f"rule {t.rules[e.rule].id}: {e.problem}", t.rules[e.rule].loc)
+
+    def make(groups):
+        return [Part(g, [{"$and": [{DISCRIMINATOR: 1}] + steps[i]} for i in g]) for g in groups]
+
+    if key is None:
+        parts = make(split(order)) or [Part([], [])]
+        return CompiledTable(code, mode, order, parts)
+    # indexed: every match fires (assert), the hit policy picks among them
+    by_code: dict = {}
+    wild = []
+    for i in order:
+        pts = _points(code.conds[i], key)
+        if pts is None:
+            wild.append(i)
+        else:
+            for p in pts:
+                by_code.setdefault(p, []).append(i)
+    parts, buckets = [], {}
+    pending_codes, pending = [], []
+
+    def flush():
+        if pending:
+            rules = sorted(set(pending))
+            first = len(parts)
+            parts.extend(make(split(rules)))
+            for c in pending_codes:
+                buckets[c] = tuple(range(first, len(parts)))
+            pending_codes.clear()
+            pending.clear()
+
+    for c in sorted(by_code):
+        if pending and len(pending) + len(by_code[c]) > BUCKET_RULES:
+            flush()
+        pending_codes.append(c)
+        pending.extend(by_code[c])
+    flush()
+    first = len(parts)
+    parts.extend(make(split(wild)) or [Part([], [])])
+    return CompiledTable(code, "assert", order, parts, key, buckets, tuple(range(first, len(parts))))
