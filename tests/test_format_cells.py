@@ -487,3 +487,15 @@ def test_advice_for_a_code_in_a_text_column_works(tmp_path):
         assert "format the cell as text" not in d.message, d.message
         return
     assert b.decide("T", {"name": "123"}).outputs["hit"] is True
+
+
+@pytest.mark.parametrize("header,cell,hints", [
+    ("name", "Tanaka", ['"Tanaka"', "quote"]),
+    ("country", "DE", ["DE", '"JP"']),
+    ("country", "jp", ['"JP"']),
+])
+def test_bare_word_that_is_neither_field_nor_allowed_value(tmp_path, header, cell, hints):
+    d = one_error(_single_table_book(tmp_path, header, cell))
+    assert d.cell == "B6"
+    for h in hints:
+        assert h in d.message, d.message
