@@ -45,7 +45,6 @@ GLOSSARY = [
 POLICY_TABLES = [
     table("U_t", "UNIQUE", ["INPUT score", "OUTPUT u_level"],
           [[1, "< 10", '"low"'], [2, "[10..20]", '"mid"'], [3, "> 15", '"high"']]),
-    table("U_letter", "U", ["INPUT score", "OUTPUT u_level"], []),  # replaced below (two producers)
     table("A_t", "ANY", ["INPUT score", "OUTPUT a_level", "OUTPUT a_note"],
           [[1, ">= 0", '"ok"', '"same"'], [2, "<= 100", '"ok"', '"same"'], [3, "> 100", '"big"', '"same"']]),
     table("P_t", "PRIORITY", ["INPUT score", "OUTPUT p_grade", "OUTPUT p_note"],
@@ -73,7 +72,6 @@ POLICY_TABLES = [
     table("Creasons_t", "C", ["INPUT score", "OUTPUT c_reasons"],
           [[1, "< 50", '"few_uses"'], [2, "< 20", '"young"'], [3, "< 10", '"few_uses"']]),
 ]
-POLICY_TABLES = [t for t in POLICY_TABLES if t["name"] != "U_letter"]
 
 
 @pytest.fixture(scope="module")
