@@ -296,3 +296,22 @@ def test_reload_while_threads_decide_gives_whole_versions(tmp_path):
     assert not bad, bad[:3]
     assert seen == allowed
     assert book.decide("Word", {"age": 3}).outputs == {"word": "one"}  # the last version loaded (k = 3)
+
+
+def test_results_are_independent_objects(book):
+    """One rulebook serves many callers: a caller that changes its result (outputs dict,
+    collected lists) must not change anyone else's."""
+    jobs = work(11, 200)
+    first = [outcome(book, n, f) for n, f in jobs]
+    for name, facts in jobs:
+        try:
+            r = book.decide(name, facts)
+        except EvaluationError:
+            continue
+        for k, v in list(r.outputs.items()):
+            if isinstance(v, list):
+                v.append("changed")
+            else:
+                r.outputs[k] = "changed"
+        r.outputs["extra"] = 1
+    assert [outcome(book, n, f) for n, f in jobs] == first
