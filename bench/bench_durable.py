@@ -120,7 +120,8 @@ def main():
     dbook = engine.load(tmp / "b8", engine="durable", services=[])
     load = time.perf_counter() - t0
     nbook = engine.load(tmp / "b8", services=[])
-    backend = dbook._backend
+    from engine.durable_runtime import DurableBackend
+    backend = DurableBackend(dbook.ir)  # the same backend book.decide uses, called directly
     plan = dbook.ir.decisions["Purchase"]
     cases = cases8(1000, rng)
     typed = [normalise(dbook.ir, plan, c) for c in cases]
@@ -176,12 +177,14 @@ def main():
     t0 = time.perf_counter()
     big = engine.load(tmp / "eq", engine="durable", services=[])
     load = time.perf_counter() - t0
-    parts = len(big._backend._stages["Routing"].names)
+    from engine.durable_compile import compile_for_durable
+    ct = compile_for_durable(big.ir, big.ir.tables["Routing"])
+    parts = len(ct.parts)
     cs = [{"merchant_code": f"m{rng.randrange(2200)}"} for _ in range(1000)]
     bn = engine.load(tmp / "eq", services=[])
     assert all(big.decide("Routing", c).outputs == bn.decide("Routing", c).outputs for c in cs)
     r = rate(lambda c: big.decide("Routing", c), cs, secs)
-    print(f"2,000-rule equality table: {parts} rulesets (durable hangs at 512 tests on one node), "
+    print(f"2,000-rule equality table: {parts} rulesets, indexed by code (durable hangs at 512 tests on one node), "
           f"{r:,.0f} decisions/s, load+compile {load:.1f} s")
 
 

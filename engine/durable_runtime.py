@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from bisect import bisect_left
 import warnings
 from typing import Any
 
@@ -71,6 +72,7 @@ class _Stage:
                         for c, ps in ct.buckets.items()}
         self.wild = tuple(self.names[p] for p in ct.wild)
         self.fields = t.output_fields
+        self.name = t.name
         hp = t.hit_policy
         self.single = hp.single
         # literal outputs are computed once
@@ -87,7 +89,7 @@ class _Stage:
             plain = [x for x in g.terms if not x.listy]
             if len(plain) == 1:
                 x = plain[0]
-                self.one.append((x.key, x.name, x.expr, g, x.mix_key))
+                self.one.append((x.key, x.name, x.expr, g.index.get, g.consts, len(g.consts), x.mix_key, g))
             elif plain:
                 self.multi.append(([(x.key, x.name, x.expr, x.mix_key) for x in plain], g))
             for x in g.terms:
@@ -102,16 +104,20 @@ class _Stage:
 
     def fact(self, env: dict, sid: str) -> dict:
         f = {"sid": sid, DISCRIMINATOR: 1}
-        for key, name, expr, g, mix in self.one:
+        for key, name, expr, get, consts, n, mix, g in self.one:
             v = env.get(name) if name is not None else eval_expr(expr, env)
             if v is not None:
-                if mix is None:
-                    f[key] = g.static(v)
-                else:
+                c = get(v)  # a value written in the cells
+                if c is None:
                     try:
-                        f[key] = g.static(v)
+                        i = bisect_left(consts, v)
+                        c = 2 * i + 1 if i < n and consts[i] == v else 2 * i
                     except TypeError:
+                        if mix is None:
+                            raise
                         f[mix] = 1
+                        continue
+                f[key] = c
         for terms, g in self.multi:
             vals = []
             for key, name, expr, mix in terms:
@@ -161,6 +167,8 @@ class _Stage:
         fields = self.fields
         hp = t.hit_policy
         if self.single:
+            if len(matched) == 1:
+                return dict(zip(fields, self.outputs_of(matched[0], env))), matched
             if not matched:
                 return dict.fromkeys(fields), []
             if hp is HitPolicy.UNIQUE and len(matched) > 1:
@@ -246,7 +254,7 @@ class DurableBackend:
             raise WorkbookError(problems)
         for stage in self._stages.values():
             self._register(stage)
-        self._plans = {name: tuple(self._stages[t] for t in plan.tables)
+        self._plans = {name: (tuple(self._stages[t] for t in plan.tables), plan.outputs)
                        for name, plan in book.decisions.items()}
 
     # ---- registration
@@ -316,8 +324,9 @@ class DurableBackend:
         env = d.env
         for k, v in outs.items():
             env[k] = tuple(v) if v.__class__ is list else v
-        name = stage.t.name
-        d.fired.extend((name, i) for i in fired)
+        name = stage.name
+        for i in fired:
+            d.fired.append((name, i))
         d.pos += 1
         self._start(d)
 
@@ -333,8 +342,7 @@ class DurableBackend:
 
     # ---- the API
     def run(self, plan_name: str, facts: dict) -> tuple[dict, list[tuple[str, int]]]:
-        stages = self._plans[plan_name]
-        plan = self.book.decisions[plan_name]
+        stages, outputs = self._plans[plan_name]
         env = dict(facts)
         with self._lock:
             d = _Decision(stages, env, str(next(self._sids)))
@@ -353,5 +361,8 @@ class DurableBackend:
         if not d.done:
             raise RuntimeError(f"durable_rules did not complete decision {plan_name} "
                                f"(stopped at table {stages[d.pos].t.name})")
-        return ({f: list(env[f]) if isinstance(env.get(f), tuple) else env.get(f) for f in plan.outputs},
-                d.fired)
+        out = {}
+        for f in outputs:
+            v = env.get(f)
+            out[f] = list(v) if v.__class__ is tuple else v
+        return out, d.fired
