@@ -20,6 +20,7 @@ class Draft:
     tests: list[TestSuite]
     invariants: list[InvariantSuite]
     services: Mapping[str, DecisionService]
+    broken: bool = False  # some sheet failed to build: skip errors that would only follow from it
 
 
 def check_table_names(d: Draft) -> list[Diagnostic]:
@@ -78,6 +79,8 @@ def check_services(d: Draft) -> list[Diagnostic]:
             if f not in d.fields:
                 out.append(Diagnostic("E180", "error", loc, f'decision {s.name} names the field "{f}", '
                                       f"which no Glossary declares{did_you_mean(f, d.fields)}"))
+        if d.broken:  # a table that failed to build would produce these: its own errors say why
+            continue
         missing = [f for f in s.outputs if f in d.fields and f not in prod]
         for f in missing:
             out.append(Diagnostic("E181", "error", loc, f'decision {s.name} returns "{f}", but no '

@@ -58,7 +58,8 @@ def load_book(path: str | os.PathLike, services: Iterable[DecisionService] | Non
     if services is None:
         services = discover_services()
     svc = {s.name: s for s in services if _applicable(s, fields)}
-    draft = Draft(fields, tables, tests, invariants, svc)
+    broken = any(d.severity == "error" for d in c.items)
+    draft = Draft(fields, tables, tests, invariants, svc, broken)
     c.items.extend(run_checks(draft))
     if any(d.severity == "error" for d in c.items):
         raise WorkbookError(c.items)

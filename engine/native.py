@@ -24,7 +24,7 @@ from .ir import (
     Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Name, NotTests, NullTest,
     OrTests, Plan, RangeTest, Table, Type,
 )
-from .resolve import referenced_fields
+from .resolve import literal_values, referenced_fields
 from .values import Version, to_json, RangeTest as _RT  # noqa: F401
 
 SMALL_TABLE = 16  # rules; above this a table is indexed when an index helps
@@ -489,25 +489,13 @@ def _slots_of(test, pos: dict, n: int):
     return None
 
 
-def _literal_points(test, out: set):
-    if isinstance(test, CompareTest) and isinstance(test.value, Literal):
-        out.add(test.value.value)
-    elif isinstance(test, RangeTest):
-        for e in (test.low, test.high):
-            if isinstance(e, Literal):
-                out.add(e.value)
-    elif isinstance(test, (OrTests, NotTests)):
-        for s in test.tests:
-            _literal_points(s, out)
-
-
 def _range_index(t: Table, j: int):
     col = t.inputs[j]
     if col.type not in (Type.NUMBER, Type.INTEGER, Type.DATE, Type.VERSION, Type.TEXT):
         return None
     pts: set = set()
     for r in t.rules:
-        _literal_points(r.inputs[j].test, pts)
+        pts |= literal_values(r.inputs[j].test)
     if not pts:
         return None
     try:

@@ -30,10 +30,16 @@ _CJK_NUM = re.compile(r"[〇一二三四五六七八九十百千万億]")
 def unknown_name(word: str, fields: Mapping[str, Field], extra=()) -> ResolveError:
     if _CJK_NUM.search(word):
         return ResolveError(f'"{word}" is not a value: write numbers with half-width digits, e.g. 3000')
-    hint = did_you_mean(word, list(fields) + [str(x) for x in extra])
-    words = f" or one of the column's allowed values" if extra else ""
+    extra = [str(x) for x in extra]
+    same_case = [x for x in extra if x.lower() == word.lower()]
+    hint = f' (did you mean "{same_case[0]}"?)' if same_case else did_you_mean(word, list(fields) + extra)
+    if extra:
+        shown = ", ".join(f'"{x}"' for x in extra[:12]) + (", …" if len(extra) > 12 else "")
+        return ResolveError(
+            f'unknown name "{word}"{hint}: a bare word must be a Glossary field or one of the '
+            f"column's allowed values ({shown}); a text is written in double quotes")
     return ResolveError(
-        f'unknown name "{word}"{hint}: a bare word must be a Glossary field{words}; '
+        f'unknown name "{word}"{hint}: a bare word must be a Glossary field; '
         f'a text is written in double quotes, e.g. "{word}"')
 
 
@@ -295,4 +301,23 @@ def referenced_fields(node) -> set[str]:
                 walk(x)
 
     walk(node)
+    return out
+
+
+def literal_values(test) -> set:
+    """Every literal a unary test compares with: the boundary values written in a cell."""
+    out: set = set()
+
+    def walk(t):
+        if isinstance(t, CompareTest) and isinstance(t.value, Literal):
+            out.add(t.value.value)
+        elif isinstance(t, RangeTest):
+            for e in (t.low, t.high):
+                if isinstance(e, Literal):
+                    out.add(e.value)
+        elif isinstance(t, (OrTests, NotTests)):
+            for s in t.tests:
+                walk(s)
+
+    walk(test)
     return out

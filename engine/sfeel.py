@@ -36,7 +36,7 @@ FUNCTIONS = {
 }
 _FIRST_WORDS = {f.split()[0] for f in FUNCTIONS if " " in f}
 
-_SMART = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "＂": '"', "″": '"', "\u00a0": " ", "\u3000": " "})
+_SMART = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "＂": '"', "″": '"'})
 
 
 class SFeelError(ValueError):
@@ -56,7 +56,8 @@ _NUM_RE = re.compile(r"\d+(\.\d+)?(?![\w.])|\d+(\.\d+)?(?=\.\.)")
 
 
 def normalise_text(text: str) -> str:
-    """Smart quotes typed by Excel read as plain quotes; non-breaking spaces as spaces."""
+    """Smart quotes typed by Excel read as plain quotes (spaces inside texts are kept;
+    outside them any Unicode space separates tokens)."""
     return text.translate(_SMART).strip()
 
 
@@ -348,6 +349,8 @@ class _Parser:
         t = self.tok
         if t.kind == "num":
             self.take()
+            if len(t.text) > 40:
+                raise SFeelError(f"the number {t.text[:12]}… has {len(t.text)} digits: numbers have at most 40")
             return Literal(Decimal(t.text) if "." in t.text else int(t.text))
         if t.kind == "str":
             self.take()
@@ -422,6 +425,19 @@ class _Parser:
         return Call(func, tuple(args))
 
 
+def _guarded(fn):
+    """A cell nested too deeply for the parser is an error, never a crash."""
+    def parse(text: str):
+        try:
+            return fn(text)
+        except RecursionError:
+            raise SFeelError("the cell nests parentheses or brackets too deeply: simplify it "
+                             "or split it into several columns") from None
+    parse.__name__, parse.__doc__ = fn.__name__, fn.__doc__
+    return parse
+
+
+@_guarded
 def parse_unary_tests(text: str):
     """Parse an input cell.  Empty or ``-`` is AnyTest."""
     text = normalise_text(text)
@@ -430,6 +446,7 @@ def parse_unary_tests(text: str):
     return _Parser(text).unary_tests()
 
 
+@_guarded
 def parse_expression(text: str):
     """Parse an output cell, a column header expression or an invariant."""
     text = normalise_text(text)
@@ -441,6 +458,7 @@ def parse_expression(text: str):
     return e
 
 
+@_guarded
 def parse_literal(text: str):
     """Parse a Tests cell: one literal, or a list of literals (``"a","b"`` or ``["a","b"]``).
     Returns a Python value: str, int, Decimal, bool, date, None, or a tuple for a list."""

@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine.ir import CompareTest, Literal, NotTests, OrTests, RangeTest, Type
+from engine.ir import Literal, RangeTest, Type
+from engine.resolve import literal_values
 from engine.values import Version, in_allowed
 
 TABLES = Path(__file__).resolve().parent.parent / "tables"
@@ -33,18 +34,6 @@ SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[Heal
 
 
 # ---------------------------------------------------------------- strategies from the Glossary
-def _literals(test, out):
-    if isinstance(test, CompareTest) and isinstance(test.value, Literal):
-        out.add(test.value.value)
-    elif isinstance(test, RangeTest):
-        for e in (test.low, test.high):
-            if isinstance(e, Literal):
-                out.add(e.value)
-    elif isinstance(test, (OrTests, NotTests)):
-        for t in test.tests:
-            _literals(t, out)
-
-
 def boundaries(field: str) -> list:
     """Values the tables compare ``field`` with, and their neighbours."""
     found: set = set()
@@ -52,7 +41,7 @@ def boundaries(field: str) -> list:
         for i, col in enumerate(table.inputs):
             if col.field == field:
                 for rule in table.rules:
-                    _literals(rule.inputs[i].test, found)
+                    found |= literal_values(rule.inputs[i].test)
     out = set()
     for v in found:
         if v is None or isinstance(v, bool):
