@@ -33,6 +33,11 @@ from .reference import eval_expr, priority_key, rule_outputs, violation
 warnings.filterwarnings("ignore", message=r".*utcfromtimestamp.*", category=DeprecationWarning)
 
 _serial = itertools.count()
+MAX_HOPS = 100  # rulesets one decision may chain through (7 Python frames each)
+# One lock for every backend of the process: durable's C extension holds the GIL (no
+# parallel speed-up to lose), and no two decisions ever interleave inside durable,
+# even across a reload that leaves an old backend serving a last caller.
+_LOCK = threading.RLock()
 
 
 def _durable_engine():
@@ -237,7 +242,9 @@ class DurableBackend:
         self._not_handled = durable_engine.MessageNotHandledException
         self.book = book
         self._host = _host_class(durable_engine)()
-        self._lock = threading.Lock()
+        self._lock = _LOCK
+        self._closed = False
+        self._names: list[str] = []
         self._sids = itertools.count()
         self._cur: _Decision | None = None
         prefix = f"decide{next(_serial)}"
@@ -256,6 +263,25 @@ class DurableBackend:
             self._register(stage)
         self._plans = {name: (tuple(self._stages[t] for t in plan.tables), plan.outputs)
                        for name, plan in book.decisions.items()}
+        self._check_depth()
+
+    def _check_depth(self):
+        """Chaining nests one Python call per ruleset visited: keep a decision's
+        worst case well inside the recursion limit, or say which table is too large."""
+        from .errors import Diagnostic
+        problems = {}
+        for name, (stages, _) in self._plans.items():
+            hops = [max([len(s.route_all) if s.index_key is None else
+                         max([len(r) for r in s.buckets.values()] + [len(s.wild)])]) for s in stages]
+            if sum(hops) > MAX_HOPS:
+                worst = stages[hops.index(max(hops))]
+                problems[worst.name] = Diagnostic(
+                    "E903", "error", worst.t.loc,
+                    f"table {worst.name} cannot run on the durable_rules engine: decision {name} would chain "
+                    f"{sum(hops)} rulesets (at most {MAX_HOPS}); its rules overlap too much to be split "
+                    "further (split the table)")
+        if problems:
+            raise WorkbookError(list(problems.values()))
 
     # ---- registration
     def _register(self, stage: _Stage):
@@ -270,7 +296,9 @@ class DurableBackend:
                             "run": self._end_action(stage)}
             definitions[stage.names[p]] = rules
         try:
-            self._host.register_rulesets(definitions)
+            with self._lock:
+                self._host.register_rulesets(definitions)
+            self._names.extend(definitions)
         except Exception as e:
             t = stage.t
             raise WorkbookError([Diagnostic("E902", "error", t.loc,
@@ -345,6 +373,8 @@ class DurableBackend:
         stages, outputs = self._plans[plan_name]
         env = dict(facts)
         with self._lock:
+            if self._closed:
+                raise RuntimeError("this durable_rules backend was closed (the workbooks were reloaded)")
             d = _Decision(stages, env, str(next(self._sids)))
             self._cur = d
             try:
@@ -366,3 +396,28 @@ class DurableBackend:
             v = env.get(f)
             out[f] = list(v) if v.__class__ is tuple else v
         return out, d.fired
+
+    # ---- cleanup
+    def close(self) -> None:
+        """Free the rulesets inside durable (a reload would otherwise leak them)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            import durable_rules_engine
+            directory = getattr(self._host, "_ruleset_directory", {})
+            for name in self._names:
+                rs = directory.pop(name, None)
+                if rs is not None:
+                    try:
+                        durable_rules_engine.delete_ruleset(rs._handle)
+                    except Exception:
+                        pass
+            self._host._ruleset_list = []
+
+    def __del__(self):
+        try:
+            if not getattr(self, "_closed", True):
+                self.close()
+        except Exception:
+            pass

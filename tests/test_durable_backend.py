@@ -286,3 +286,23 @@ def test_cli_engine_durable(tmp_path):
                        capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "0 failed" in p.stdout
+
+
+def test_table_needing_too_many_rulesets_is_a_load_error_naming_it():
+    """5,000 overlapping `<` rules split into more rulesets than a decision may chain."""
+    x, out = field("x", Type.INTEGER), field("o", Type.INTEGER)
+    rows = [([CompareTest("<", Literal(i))], i) for i in range(5000)]
+    book = one_table("Staircase", HitPolicy.COLLECT, [x], out, rows)
+    with pytest.raises(WorkbookError) as e:
+        DurableBackend(book)
+    assert "Staircase" in str(e.value) and "rulesets" in str(e.value)
+
+
+def test_close_frees_the_rulesets_and_refuses_further_decisions():
+    x, out = field("x", Type.INTEGER), field("o", Type.INTEGER)
+    book = one_table("T", HitPolicy.FIRST, [x], out, [([CompareTest("<", Literal(3))], 1)])
+    backend = DurableBackend(book)
+    assert backend.run("T", {"x": 1}) == ({"o": 1}, [("T", 0)])
+    backend.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        backend.run("T", {"x": 1})
