@@ -461,6 +461,8 @@ def _markers(x) -> int:
 
 def _atom_span(test):
     """(key, [a, b)) for a literal alpha test, or (key, None) when it may always match."""
+    if len(test) != 1:
+        return None, None
     (op, body), = test.items()
     if op in ("$ex", "$nex"):
         (k, _), = body.items()
@@ -469,11 +471,13 @@ def _atom_span(test):
         if isinstance(body, dict):
             return op, None
         return op, (body, body + 1)
+    if not isinstance(body, dict) or len(body) != 1:
+        return None, None
     (k, v), = body.items()
     if isinstance(v, dict):
         return k, None
     return k, {"$lt": (-INF, v), "$lte": (-INF, v + 1), "$gt": (v + 1, INF), "$gte": (v, INF),
-               "$eq": (v, v + 1), "$neq": None}[op]
+               "$eq": (v, v + 1)}.get(op)
 
 
 class _Node:
@@ -485,13 +489,23 @@ class _Node:
         self.betas = 0
 
 
-def _add_chain(node, tests):
+def _chain(node, tests):
+    """Add a sequence of tests below ``node`` as durable does; return the last node."""
     for t in tests:
-        s = json.dumps(t, sort_keys=True)
-        table = node.nex if "$nex" in t else node.children
-        if s not in table:
-            table[s] = _Node()
-        node = table[s]
+        if "$or" in t:  # alternatives under node, all leading to one new forward node
+            fwd = _Node()
+            for alt in t["$or"]:
+                end = _chain(node, [alt])
+                end.nex[f"fwd{id(fwd)}"] = fwd
+            node = fwd
+        elif "$and" in t:
+            node = _chain(node, t["$and"])
+        else:
+            s = json.dumps(t, sort_keys=True)
+            table = node.nex if "$nex" in t else node.children
+            if s not in table:
+                table[s] = _Node()
+            node = table[s]
     return node
 
 
@@ -499,17 +513,7 @@ def _model(conds) -> _Node:
     """durable's alpha network for a list of rule conditions (after the discriminator)."""
     root = _Node()
     for steps in conds:
-        cur = root
-        for st in steps:
-            if "$or" in st:
-                fwd = _Node()
-                for alt in st["$or"]:
-                    end = _add_chain(cur, alt["$and"] if "$and" in alt else [alt])
-                    end.nex[f"fwd{id(fwd)}"] = fwd
-                cur = fwd
-            else:
-                cur = _add_chain(cur, [st])
-        cur.betas += 1
+        _chain(root, steps).betas += 1
     root.betas += 1  # the finaliser
     return root
 

@@ -91,9 +91,13 @@ def expression_tables(draw):
         entries = []
         for c in cols:
             t = colexprs[c][1]
-            k = draw(st.integers(0, 4))
-            test = one(t) if k < 3 else (OrTests if k == 3 else NotTests)(
-                tuple(one(t) for _ in range(draw(st.integers(1, 3)))))
+            k = draw(st.integers(0, 5))
+            if k < 3:
+                test = one(t)
+            elif k < 5:
+                test = (OrTests if k == 3 else NotTests)(tuple(one(t) for _ in range(draw(st.integers(1, 3)))))
+            else:  # nested, as the IR allows: "a", not(b, c)
+                test = OrTests((NotTests((one(t), one(t))), one(t)))
             entries.append(InputEntry(test, "", LOC))
         val = draw(st.sampled_from(out.allowed)) if out.allowed else draw(st.integers(0, 4))
         rules.append(Rule(str(i + 1), i, i + 6, tuple(entries), (OutputEntry(Literal(val), "", LOC),), (), LOC))
