@@ -162,15 +162,10 @@ def field_strategy(f: Field, bounds: list, examples: list, shared: list) -> st.S
     values, examples from the Tests sheets, then anything the type allows."""
     t = f.type
     allowed = f.allowed
-    special = []
-    for v in list(bounds) + list(shared):
-        for n in _neighbours(t, v):
-            if t is Type.INTEGER and isinstance(n, Decimal) and n == int(n):
-                n = int(n)
-            if _fits(f, n) and n not in special:
-                special.append(n)
-    for v in examples:
-        if _fits(f, v) and v not in special:
+    own = _specials(f, bounds)
+    special = list(own)
+    for v in _specials(f, shared) + [v for v in examples if _fits(f, v)]:
+        if v not in special:
             special.append(v)
     if isinstance(allowed, tuple):
         if t is Type.TEXT_LIST:
@@ -207,13 +202,31 @@ def field_strategy(f: Field, bounds: list, examples: list, shared: list) -> st.S
     if isinstance(allowed, RangeTest) or t is Type.TEXT:
         base = base.filter(lambda v: _fits(f, v))
     parts = [st.none()]
-    if special:
+    if own:
+        parts.append(st.sampled_from(own))
+    if special != own:
         parts.append(st.sampled_from(special))
     parts.append(base)
     return st.one_of(*parts)
 
 
-def case_strategy(book: Book, decision: str) -> st.SearchStrategy:
+def _specials(f: Field, values) -> list:
+    """The values and their neighbours (2999, 3000, 3001) that fit the field."""
+    t = f.type
+    out = []
+    for v in values:
+        for n in _neighbours(t, v):
+            if t is Type.INTEGER and isinstance(n, Decimal) and n == int(n):
+                n = int(n)
+            if _fits(f, n) and n not in out:
+                out.append(n)
+    return out
+
+
+def case_strategy(book: Book, decision: str, focus: tuple = ()) -> st.SearchStrategy:
+    """Cases of a decision: fresh draws of every field, and the Tests sheets' cases with
+    a few fields redrawn (preferably the ``focus`` fields, those a property's WHEN
+    tests)."""
     plan = book.decisions[decision]
     bounds = boundaries(book)
     examples = _test_values(book)
@@ -226,7 +239,34 @@ def case_strategy(book: Book, decision: str) -> st.SearchStrategy:
         f = book.fields[name]
         shared = by_type.get(f.type, []) if f.type in (Type.INTEGER, Type.NUMBER, Type.DATE) else []
         strategies[name] = field_strategy(f, bounds.get(name, []), examples.get(name, []), shared)
-    return st.fixed_dictionaries(strategies).map(lambda d: {k: v for k, v in d.items() if v is not None})
+    fresh = st.fixed_dictionaries(strategies).map(lambda d: {k: v for k, v in d.items() if v is not None})
+    # the Tests sheets' cases of this decision, with a few fields changed: reaches the
+    # corners (every condition met but one) that independent draws rarely reach
+    names = list(plan.inputs)
+    bases = [dict(c.inputs) for s in book.tests if s.target == decision for c in s.cases
+             if set(c.inputs) <= set(names)]
+    if not bases:
+        return fresh
+
+    focus = [f for f in focus if f in strategies]
+    focus_values = {}
+    for name in focus:
+        own = _specials(book.fields[name], bounds.get(name, []))
+        focus_values[name] = st.sampled_from(own) if own else strategies[name]
+
+    @st.composite
+    def mutated(draw):
+        case = dict(draw(st.sampled_from(bases)))
+        chosen = draw(st.lists(st.sampled_from(names), min_size=0 if focus else 1, max_size=2, unique=True))
+        if focus and draw(st.booleans()):
+            for name in focus:
+                case[name] = draw(focus_values[name])
+            chosen = chosen[:1]
+        for name in chosen:
+            case[name] = draw(strategies[name])
+        return {k: v for k, v in case.items() if v is not None}
+
+    return st.one_of(fresh, mutated())
 
 
 # --------------------------------------------------------------------------- running
@@ -281,8 +321,10 @@ def _holds(prop: Invariant, case: dict, outputs: dict):
 
 def check_property(runner: _Runner, suite: InvariantSuite, prop: Invariant, *, examples: int = 200,
                    seed: Optional[int] = 0) -> Optional[InvariantFailure]:
+    from .resolve import referenced_fields
     book = runner.book
-    strategy = case_strategy(book, suite.target)
+    focus = referenced_fields(prop.when) if prop.when is not None else referenced_fields(prop.then)
+    strategy = case_strategy(book, suite.target, tuple(sorted(focus)))
     failures: list[InvariantFailure] = []
 
     def body(case):
@@ -308,10 +350,33 @@ def check_property(runner: _Runner, suite: InvariantSuite, prop: Invariant, *, e
     try:
         test()
     except AssertionError:
-        return failures[-1] if failures else None
+        return _minimize(runner, suite, prop, failures[-1]) if failures else None
     except Unsatisfiable:
         return None
     return None
+
+
+def _minimize(runner: _Runner, suite: InvariantSuite, prop: Invariant,
+              failure: InvariantFailure) -> InvariantFailure:
+    """Remove every field the failure does not need (after hypothesis's shrinking, which
+    cannot leave a Tests-sheet case it started from)."""
+    best = failure
+    changed = True
+    while changed:
+        changed = False
+        for name in list(best.case):
+            trial = {k: v for k, v in best.case.items() if k != name}
+            try:
+                outputs, fired = runner.run(suite.target, trial)
+            except CaseError:
+                continue
+            except EvaluationError:
+                continue
+            applies, ok, problem = _holds(prop, trial, outputs)
+            if applies and not ok:
+                best = InvariantFailure(suite, prop, trial, outputs, fired, problem)
+                changed = True
+    return best
 
 
 def check_invariants(target: Union[str, os.PathLike, Book, Any], *, examples: int = 200,

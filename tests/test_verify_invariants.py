@@ -75,3 +75,23 @@ def test_verify_on_a_bare_book_uses_the_reference_interpreter(tmp_path):
     book = engine.load(tmp_path / "b").ir
     failures = check_invariants(book, examples=50, seed=2)
     assert failures and failures[0].case == {"amount": 3000}
+
+
+def test_a_planted_threshold_deep_in_card_eligibility_is_caught_minimally(tmp_path):
+    """TrackRecordMonths ">= 2" planted as ">= 1": only a case that meets every other
+    condition of issuance shows it; verify finds one and strips it to what matters."""
+    copy = tmp_path / "tables"
+    shutil.copytree(TABLES, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    t = engine.load(TABLES).ir.tables["TrackRecordMonths"]
+    cell = next(r.inputs[0].loc for r in t.rules if r.inputs[0].text == ">= 2")
+    wb = load_workbook(copy / cell.workbook)
+    wb[cell.sheet][cell.cell] = ">= 1"
+    wb.save(copy / cell.workbook)
+    rb = engine.load(copy)
+    failures = check_invariants(rb, examples=200, seed=0, decisions=["card_eligibility"])
+    assert [f.prop.id for f in failures] == ["short_history_never_issuable"]
+    case = failures[0].case
+    assert case["months_of_use"] == 1 and len(case) <= 6, case
+    assert rb.decide("card_eligibility", case).outputs["card_status"] == "issuable"
+    # every field left is needed: without any one of them the invariant holds
+    assert any(f[0] == "TrackRecordMonths" for f in failures[0].fired)
