@@ -499,3 +499,16 @@ def test_bare_word_that_is_neither_field_nor_allowed_value(tmp_path, header, cel
     assert d.cell == "B6"
     for h in hints:
         assert h in d.message, d.message
+
+
+@pytest.mark.parametrize("n", [5000, 100000])
+def test_arithmetic_overflow_is_null_or_evaluation_error_not_a_crash(tmp_path, n):
+    write_workbook(tmp_path / "w.xlsx", glossary=[("n", "integer"), ("o", "number")],
+                   tables=[table("T", "FIRST", ["INPUT n", "OUTPUT o"], [[1, "-", "n ** n"]])])
+    b = engine.load(tmp_path)
+    assert b.decide("T", {"n": 3}).outputs == {"o": 27}
+    try:
+        out = b.decide("T", {"n": n}).outputs["o"]
+    except engine.EvaluationError:
+        return
+    assert out is None or out == D(n) ** n
