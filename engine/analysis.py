@@ -1323,7 +1323,10 @@ def _useless(table, variables, must, may, keys, order, k, budget) -> Optional[tu
 
     # quick rejection: a rule's own cases, with column k at each class
     doms = [w.dom for w in variables]
-    for i in range(n):
+    if len(reps) > 2000:
+        raise Budget()
+    step = max(1, (n * len(reps)) // 200_000)  # at most ~200,000 evaluations
+    for i in range(0, n, step):
         pt = []
         for j, w in enumerate(variables):
             if j == k:
@@ -1343,12 +1346,12 @@ def _useless(table, variables, must, may, keys, order, k, budget) -> Optional[tu
     # compare the sub-table at the base cell with the sub-table at each other class
     ba = [tuple(m if j != k else univ[k] for j, m in enumerate(b)) for b in ob]
     other_box = None
+    ia = BoxIndex(ba)
+    bud = [budget]
+    A = [r for r in range(n) if (ob[r][k] >> base) & 1]
     for c in reps[1:]:
-        A = [r for r in range(n) if (ob[r][k] >> base) & 1]
         B = [r for r in range(n) if (ob[r][k] >> c) & 1]
-        bud = [budget]
-        d = first_differ(len(variables), ba, okeys, A, ba, okeys, B, univ, bud)
-        if d is not None:
+        if A != B and _differ(univ, A, B, ba, okeys, ba, okeys, bud, ia, ia) is not None:
             return None
         other_box = c
     # witnesses: a case at the base cell and the same case at another cell
