@@ -165,6 +165,14 @@ def _or(items):
     return out[0] if len(out) == 1 else ("or", tuple(out))
 
 
+def fnv1a(name: str) -> int:
+    """durable_rules' property-name hash (32-bit FNV-1a over the UTF-8 bytes)."""
+    h = 0x811C9DC5
+    for b in name.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
 # --------------------------------------------------------------------------- terms
 @dataclass
 class Term:
@@ -379,6 +387,11 @@ class _TableCompiler:
         for r in t.rules:
             conds.append(_and([self.tf(e.test, cols[j])[0] for j, e in enumerate(r.inputs)]))
         keys = sum(1 + len(x.members) + (x.mix_key is not None) for x in self.terms)
+        names = [DISCRIMINATOR, "sid", "id", "$s"]
+        for x in self.terms:
+            names += [x.key, *x.members.values()] + ([x.mix_key] if x.mix_key else [])
+        if len({fnv1a(n) for n in names}) != len(names):  # durable knows properties by hash only
+            raise Unsupported("two of its generated property names collide in durable_rules' hash")
         return TableCode(t, self.terms, group_list, conds, keys)
 
 
