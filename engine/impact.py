@@ -243,8 +243,26 @@ def generate_cases(books: list[Book], decision: str, n: int, seed: int = 0) -> l
         from .verify import _fits
         pools[name] = _field_pool(f, bounds.get(name, []), rng) + [
             v for v in examples.get(name, []) if _fits(f, v)]
+    # the Tests sheets' cases of the decision, to mutate a field or two of
+    bases = []
+    for b in books:
+        for s in b.tests:
+            if s.target == decision:
+                for c in s.cases:
+                    if set(c.inputs) <= set(fields) and dict(c.inputs) not in bases:
+                        bases.append(dict(c.inputs))
+    own = {name: _field_pool(books[-1].fields[name], bounds.get(name, []), rng) for name in fields}
     cases = []
-    for _ in range(n):
+    for k in range(n):
+        if bases and k % 2:
+            case = {name: _raw(v) for name, v in rng.choice(bases).items()}
+            for name in rng.sample(fields, min(len(fields), rng.randint(1, 2))):
+                pool = own[name] or pools[name]
+                v = rng.choice(pool) if pool and rng.random() < 0.8 else _random_value(
+                    books[-1].fields[name], rng)
+                case[name] = _raw(v)
+            cases.append(case)
+            continue
         case = {}
         for name in fields:
             f = books[-1].fields[name]
