@@ -327,6 +327,15 @@ class _TableCompiler:
     def compare(self, op, operand, i):
         term = self.terms[i]
         k = term.key
+        if op == "!=":  # not a unary-test operator, but the reference defines it
+            if not _literal(operand) or term.listy:
+                raise Unsupported("a != test against a field or a text list")
+            if operand.value is None:
+                return ("ex", k), ("nex", k)
+            t, f = self.compare("=", operand, i)
+            return _or([("nex", k), ("in", k, _compl(t[2]))]), t
+        if op not in ("=", "<", "<=", ">", ">="):
+            raise Unsupported(f"the operator {op}")
         if term.listy:
             if op != "=":  # reference: ordering a tuple against a text is null
                 return FALSE, FALSE
