@@ -135,9 +135,10 @@ def _message(a: TableAnalysis, x: Finding) -> str:
             why = "comes before it" if one else "come before it"
         else:
             why = "has an output of higher priority" if one else "have outputs of higher priority"
+        fix = "Delete it, or move it up." if t.hit_policy is HitPolicy.FIRST else \
+            "Delete it, or change its conditions or outputs."
         return (f"rule {_rid(t, r)} can never fire: {_rules_phrase(t, x.others)} {why} and already "
-                f"{_verb(x.others)} every case it matches (e.g. {_case_text(t, x.witness)}). "
-                "Delete it, or move it up.")
+                f"{_verb(x.others)} every case it matches (e.g. {_case_text(t, x.witness)}). {fix}")
     if k == "never":
         r = x.rules[0]
         return (f"rule {_rid(t, r)} can never match: no allowed value satisfies one of its cells. "
@@ -150,8 +151,9 @@ def _message(a: TableAnalysis, x: Finding) -> str:
     if k == "mergeable":
         b, a = x.rules[0], x.others[0]
         col = t.inputs[x.column]
+        cell = {"any value": "-", "any value (not null)": "not(null)"}.get(x.region, x.region)
         return (f"rules {_rid(t, a)} and {_rid(t, b)} have the same outputs and differ only in "
-                f'column "{col.header}": they can be one rule with {x.region} in that column.')
+                f'column "{col.header}": they can be one rule with {cell} in that column.')
     if k == "useless":
         col = t.inputs[x.column]
         w1, w2 = x.witness, x.witness2 or x.witness
