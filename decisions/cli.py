@@ -283,6 +283,36 @@ def tables_cmd(directory, fmt):
             click.echo(f"    outputs: {', '.join(label(book.ir, f) for f in i.outputs)}")
 
 
+@main.command("serve")
+@TABLES_OPT
+@ENGINE_OPT
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port (0 picks a free one).")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@click.option("--watch", default=None, type=float, metavar="SECONDS",
+              help="Reload the workbooks when one changes (checked every SECONDS).")
+def serve_cmd(tables, engine_name, host, port, threads, watch):
+    """Serve decisions over HTTP (JSON in, JSON out).
+
+    \b
+    POST /decide/<decision>  a JSON object of facts → the result
+    GET  /decisions, GET /health, POST /reload
+    \b
+    Example:
+      decide serve --port 8080 --watch 2
+      curl -s localhost:8080/decide/purchase_restriction -d '{"category": "gift_card", "amount_yen": 5000}'
+    """
+    from .http import serve
+    book = load_rulebook(tables, engine_name)
+    try:
+        serve(book, host=host, port=port, threads=threads, watch=watch,
+              ready=lambda msg: click.echo(msg, err=True))
+    except OSError as e:
+        fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+    except KeyboardInterrupt:
+        pass
+
+
 if find_spec("decisions.cli_analyst") is not None:  # lint, verify, diff
     from . import cli_analyst
     cli_analyst.register(main)
