@@ -55,6 +55,7 @@ MAX_BETAS = 240  # rules ending on one alpha node (256 is error 108)
 MAX_STACK = 56  # alpha nodes pending while matching (64 is error 303)
 MAX_MARKERS = 30  # $and/$or markers in one rule (32 is error 113)
 MAX_RULES = 4000  # rules in one ruleset (4,096)
+PART_RULES = MAX_RULES  # rules per part (the tests lower it to exercise chained parts)
 MAX_KEYS = 240  # properties of one message (255, sid and id included)
 DISCRIMINATOR = "T"  # every rule tests T == 1: no rule is absence-only
 
@@ -564,6 +565,8 @@ def part_problem(conds) -> Optional[str]:
     """Why these rule conditions cannot share one durable ruleset, or None."""
     if len(conds) + 1 > MAX_RULES:
         return f"more than {MAX_RULES} rules"
+    if len(conds) > PART_RULES:
+        return f"more than {PART_RULES} rules"
     for steps in conds:
         if _markers({"$and": steps}) + 2 > MAX_MARKERS:
             return "too many alternatives ($or) in one rule"

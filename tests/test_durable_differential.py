@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 pytest.importorskip("durable.engine")
 
-from engine import native, reference  # noqa: E402
+from engine import durable_compile, native, reference  # noqa: E402
 from engine.durable_runtime import DurableBackend  # noqa: E402
 from engine.errors import EvaluationError  # noqa: E402
 from engine.ir import (  # noqa: E402
@@ -117,8 +117,23 @@ def expression_case(draw, book, name):
     return case
 
 
-def check(data, tables, case_fn, cases=5):
+def check(data, tables, case_fn, cases=5, split=False):
     fields, ts = data.draw(tables)
+    if split:  # every table indexed when it can be, and split into parts of 1–3 rules
+        knobs = dict(INDEX_MIN_RULES=0, BUCKET_RULES=data.draw(st.integers(1, 3)),
+                     PART_RULES=data.draw(st.integers(1, 3)))
+        old = {k: getattr(durable_compile, k) for k in knobs}
+        for k, v in knobs.items():
+            setattr(durable_compile, k, v)
+        try:
+            return check_book(data, fields, ts, case_fn, cases)
+        finally:
+            for k, v in old.items():
+                setattr(durable_compile, k, v)
+    return check_book(data, fields, ts, case_fn, cases)
+
+
+def check_book(data, fields, ts, case_fn, cases):
     book = make_book(fields, ts)
     fns = native.compile_book(book)
     backend = DurableBackend(book)
@@ -145,11 +160,23 @@ def test_durable_agrees_on_expression_columns_and_field_intervals(data):
     check(data, expression_tables(), expression_case, cases=8)
 
 
+@settings(max_examples=300, **SETTINGS)
+@given(st.data())
+def test_durable_agrees_when_tables_are_indexed_and_split_into_chained_rulesets(data):
+    """What the 2,000-rule tables need (an index by the key's code, parts chained
+    in priority order), forced on small random tables."""
+    if data.draw(st.booleans()):
+        check(data, tables_and_fields(), case_for, split=True)
+    else:
+        check(data, expression_tables(), expression_case, cases=8, split=True)
+
+
 @pytest.mark.slow
 @settings(max_examples=5000, **SETTINGS)
 @given(st.data())
 def test_durable_agrees_with_native_and_reference_slow(data):
+    split = data.draw(st.integers(0, 3)) == 0
     if data.draw(st.integers(0, 4)) == 0:
-        check(data, expression_tables(), expression_case, cases=8)
+        check(data, expression_tables(), expression_case, cases=8, split=split)
     else:
-        check(data, tables_and_fields(), case_for)
+        check(data, tables_and_fields(), case_for, split=split)
