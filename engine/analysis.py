@@ -1016,6 +1016,11 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
     res = TableAnalysis(table, variables, must, may, [], notes, [])
     n = len(table.rules)
     if n == 0:
+        if table.hit_policy.single:
+            univ = tuple(v.gap_dom if not v.opaque else v.full for v in variables)
+            if all(univ):
+                res.findings.append(Finding("gap", table.name, (), witness=witness_case(variables, univ),
+                                            region="every case"))
         return res
     hp = table.hit_policy
     keys = _keys(table)
