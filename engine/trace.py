@@ -31,6 +31,7 @@ class CellFailure:
     value: Any  # the value compared (None = absent)
     result: Optional[bool]  # False, or None (null: the test is undefined for this value)
     refs: dict = field(default_factory=dict)  # fields the test refers to → their values
+    index: int = 0  # the input column's position in the table
 
 
 @dataclass
@@ -89,13 +90,13 @@ def why_not(book: Book, name: str, facts: Mapping[str, Any], *, typed: bool = Fa
 
 
 def _first_failure(t: Table, r, xs, env) -> Optional[CellFailure]:
-    for col, e, x in zip(t.inputs, r.inputs, xs):
+    for k, (col, e, x) in enumerate(zip(t.inputs, r.inputs, xs)):
         if isinstance(e.test, AnyTest):
             continue
         res = unary(e.test, x, env)
         if res is not True:
             refs = {f: env.get(f) for f in sorted(referenced_fields(e.test))}
-            return CellFailure(col.header, col.field, e.loc, e.text, x, res, refs)
+            return CellFailure(col.header, col.field, e.loc, e.text, x, res, refs, k)
     return None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from engine import reference
 from engine.analysis import analyze_table
@@ -15,7 +15,7 @@ from engine.errors import EvaluationError
 from engine.lint import lint
 from engine.values import in_allowed
 
-from .strategies import DOMAINS, make_book, tables_and_fields
+from .strategies import DOMAINS, case_for, make_book, tables_and_fields
 
 
 def _eval(book, t, case):
@@ -92,3 +92,41 @@ def test_lint_on_random_books(ft):
                 if key in seen:
                     assert seen[key] == out, ("lint said the column never matters", col, c)
                 seen.setdefault(key, out)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tables_and_fields(), st.data())
+def test_why_not_on_random_books(ft, data):
+    from engine.trace import why_not, why_not_lines
+    fields, tables = ft
+    book = make_book(fields, tables)
+    for name in book.decisions:
+        case = case_for(data.draw, book, name)
+        try:
+            env = reference.evaluate_env(book, name, case)
+            _, fired = reference.evaluate(book, name, case)
+        except EvaluationError:
+            continue
+        traces = why_not(book, name, case, typed=True)
+        why_not_lines(book, name, case, typed=True)
+        for tt in traces:
+            t = book.tables[tt.table]
+            matched = reference.matching_rules(t, env)
+            hit = [i for tn, i in fired if tn == tt.table]
+            assert tt.fired == [str(t.rules[i].id) for i in hit]
+            for r in tt.rules:
+                assert r.fired == (r.index in hit)
+                if r.fired:
+                    continue
+                if r.failure is not None:
+                    assert r.index not in matched
+                    k = r.failure.index
+                    assert reference.unary(t.rules[r.index].inputs[k].test, r.failure.value, env) is not True
+                    # every cell before it matched
+                    for j in range(k):
+                        x = reference.eval_expr(t.inputs[j].expr, env)
+                        assert reference.unary(t.rules[r.index].inputs[j].test, x, env) is True
+                else:
+                    assert r.index in matched  # all cells match: lost on the hit policy
+            if t.hit_policy.name == "FIRST" and hit:
+                assert tt.rules[-1].index == hit[0]
