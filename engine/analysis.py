@@ -715,13 +715,6 @@ def _bits(x: int):
         x ^= low
 
 
-def _hit(a: tuple, b: tuple) -> bool:
-    for x, y in zip(a, b):
-        if not x & y:
-            return False
-    return True
-
-
 def _meet(a: tuple, b: tuple) -> Optional[tuple]:
     out = tuple(x & y for x, y in zip(a, b))
     return out if all(out) else None

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .ir import Book, Loc, Table
+from .ir import Book, Loc
 
 PASS_FILL = "C6EFCE"  # Excel's "good" green
 FAIL_FILL = "FFC7CE"  # Excel's "bad" red

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 from .analysis import Finding, TableAnalysis, analyze_table
 from .errors import Diagnostic, WorkbookError

@@ -27,7 +27,7 @@ from hypothesis.errors import Unsatisfiable
 
 from .analysis import const_value, test_consts, _UNKNOWN
 from .errors import CaseError, EvaluationError
-from .ir import Book, Compare, Field, Invariant, InvariantSuite, Literal, Name, RangeTest, Type
+from .ir import Book, Compare, Field, Invariant, InvariantSuite, Name, RangeTest, Type
 from .values import Version, in_allowed, show, to_json
 
 
