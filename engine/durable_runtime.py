@@ -342,10 +342,9 @@ class DurableBackend:
     # ---- chaining
     def _send(self, d: _Decision, ruleset: str, post: bool, fact: dict):
         d.touched.append(ruleset)
-        if post:
-            self._host.post(ruleset, fact)
-        else:
-            self._host.assert_fact(ruleset, fact)
+        state = self._host.post(ruleset, fact) if post else self._host.assert_fact(ruleset, fact)
+        if state and "exception" in state:  # durable swallows what escapes an action
+            raise RuntimeError(f"durable_rules action failed: {state['exception'][:300]}")
 
     def _complete(self, d: _Decision, stage: _Stage, matched: list):
         outs, fired = stage.result(self.book, matched, d.env)
