@@ -306,3 +306,25 @@ def test_close_frees_the_rulesets_and_refuses_further_decisions():
     backend.close()
     with pytest.raises(RuntimeError, match="closed"):
         backend.run("T", {"x": 1})
+
+
+def test_reloads_free_the_old_rulesets():
+    """durable cannot replace a ruleset; each reload registers new ones.  The old
+    backend's rulesets are deleted when it is collected (≈ 2.2 MB per reload of the
+    shipped workbooks otherwise)."""
+    import gc
+
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096 / 1e6
+    book = engine.load(ROOT / "tables", engine="durable")
+    for _ in range(3):
+        book.reload()
+    gc.collect()
+    r0 = rss()
+    for _ in range(30):
+        book.reload()
+    gc.collect()
+    assert rss() - r0 < 20  # ≈ 66 MB if the rulesets stayed
+    assert book.decide("purchase_restriction", {"merchant": "amazon", "category": "gift_card",
+                                                "amount_yen": 5000, "recurring": False}).outputs
