@@ -328,3 +328,55 @@ def test_reloads_free_the_old_rulesets():
     assert rss() - r0 < 20  # ≈ 66 MB if the rulesets stayed
     assert book.decide("purchase_restriction", {"merchant": "amazon", "category": "gift_card",
                                                 "amount_yen": 5000, "recurring": False}).outputs
+
+
+# --------------------------------------------------------------------------- big random tables
+def big_random_table(seed):
+    """100–2,500 rules × 1–8 integer columns of random cells (equalities, comparisons,
+    intervals, lists, not(...), null) over small or large domains."""
+    import random
+    rng = random.Random(seed)
+    ncols, nrules = rng.randint(1, 8), rng.choice([100, 300, 600, 1200, 2500])
+    dom = list(range(rng.choice([5, 50, 700, 3000])))
+    policy = rng.choice([HitPolicy.FIRST, HitPolicy.PRIORITY, HitPolicy.COLLECT, HitPolicy.RULE_ORDER,
+                         HitPolicy.OUTPUT_ORDER])
+    ins = [field(f"c{j}", Type.INTEGER) for j in range(ncols)]
+    ranked = policy in (HitPolicy.PRIORITY, HitPolicy.OUTPUT_ORDER)
+    out = field("o", Type.TEXT, ("high", "mid", "low")) if ranked else field("o", Type.INTEGER)
+
+    def cell():
+        k = rng.random()
+        if k < 0.35:
+            return AnyTest()
+        if k < 0.6:
+            return CompareTest("=", Literal(rng.choice(dom)))
+        if k < 0.75:
+            return CompareTest(rng.choice(["<", "<=", ">", ">="]), Literal(rng.choice(dom)))
+        if k < 0.85:
+            a, b = sorted(rng.sample(dom, 2))
+            return RangeTest(Literal(a), Literal(b), rng.random() < .5, rng.random() < .5)
+        if k < 0.9:
+            from engine.ir import NullTest
+            return NullTest()
+        if k < 0.95:
+            return OrTests(tuple(CompareTest("=", Literal(rng.choice(dom))) for _ in range(rng.randint(2, 4))))
+        from engine.ir import NotTests
+        return NotTests((CompareTest("=", Literal(rng.choice(dom))),))
+    rows = [([cell() for _ in range(ncols)], rng.choice(out.allowed) if ranked else i) for i in range(nrules)]
+    book = one_table("Big", policy, ins, out, rows)
+    cases = [{f"c{j}": rng.choice(dom + [-1, len(dom)]) for j in range(ncols) if rng.random() < 0.9}
+             for _ in range(150)]
+    return book, cases
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_big_random_tables_never_hang_and_agree(seed):
+    book, cases = big_random_table(seed)
+    agrees(book, DurableBackend(book), "Big", cases)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 140))
+def test_big_random_tables_never_hang_and_agree_slow(seed):
+    book, cases = big_random_table(seed)
+    agrees(book, DurableBackend(book), "Big", cases)
