@@ -74,7 +74,8 @@ class DiffReport:
                 "cells": [{"rule": c.rule, "column": c.column, "old": c.old, "new": c.new,
                            "cell": str(c.loc)} for c in t.cells],
                 "regions": None if t.regions is None else [
-                    {"where": r.region, "example": {k: to_json(v) for k, v in r.witness.items()}}
+                    {"where": r.region, "rule_change": r.what,
+                     "example": {k: to_json(v) for k, v in r.witness.items()}}
                     for r in t.regions]}
                 for t in self.tables],
             "decisions": {d: {"evaluated": self.evaluated.get(d, 0), "changed": [
@@ -389,7 +390,10 @@ def format_text(rep: DiffReport, *, limit: int = 50) -> str:
                 lines.append("    the table decides every case as before")
             for r in t.regions:
                 ex = ", ".join(f"{k} = {show(v)}" for k, v in r.witness.items()) or "any case"
-                lines.append(f"    decides differently when {r.region} (e.g. {ex})")
+                if r.what:
+                    lines.append(f"    {r.what} when {r.region}: the result changes (e.g. {ex})")
+                else:
+                    lines.append(f"    decides differently when {r.region} (e.g. {ex})")
     if rep.evaluated:
         lines.append("Decisions:")
         for d, n in rep.evaluated.items():

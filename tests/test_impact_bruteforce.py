@@ -11,7 +11,7 @@ from engine import reference
 from engine.analysis import table_diff
 from engine.errors import EvaluationError
 from engine.ir import (
-    Book, HitPolicy, InputColumn, InputEntry, Literal, Name, OutputColumn, OutputEntry, Rule, Table,
+    Aggregator, Book, HitPolicy, InputColumn, InputEntry, Literal, Name, OutputColumn, OutputEntry, Rule, Table,
 )
 
 from .test_lint_bruteforce import FIELDS, LOC, SAMPLES, SETTINGS, unary
@@ -31,19 +31,25 @@ def table_pairs(draw):
     fields = draw(st.lists(st.sampled_from(["n", "s", "b"]), min_size=1, max_size=2, unique=True))
     cols = tuple(InputColumn(f, Name(f), FIELDS[f].type, f, LOC.at(f"B{i}")) for i, f in enumerate(fields))
     outc = (OutputColumn("o", "o", FIELDS["o"].type, LOC.at("Z1")),)
-    hp_old = HitPolicy(draw(st.sampled_from(["F", "P"])))
-    hp_new = HitPolicy(draw(st.sampled_from(["F", "P"])))
-    old = Table("T", hp_old, None, "", cols, outc, (), _rules(draw, fields), LOC)
-    new = Table("T", hp_new, None, "", cols, outc, (), _rules(draw, fields), LOC)
+    policies = ["F", "P", "U", "A", "C", "R", "O"]
+    hp_old = HitPolicy(draw(st.sampled_from(policies)))
+    hp_new = HitPolicy(draw(st.sampled_from(policies)))
+    agg_old = draw(st.sampled_from([None, Aggregator.COUNT])) if hp_old is HitPolicy.COLLECT else None
+    agg_new = draw(st.sampled_from([None, Aggregator.COUNT])) if hp_new is HitPolicy.COLLECT else None
+    old = Table("T", hp_old, agg_old, "", cols, outc, (), _rules(draw, fields), LOC)
+    new = Table("T", hp_new, agg_new, "", cols, outc, (), _rules(draw, fields), LOC)
     book = Book(FIELDS, {"T": old}, (), (), {}, {}, ())
     return book, old, new, fields
 
 
 def _out(book, t, case):
     try:
-        return reference.eval_table(book, t, case)[0]
+        out = reference.eval_table(book, t, case)[0]
     except EvaluationError:
         return "error"
+    if t.hit_policy is HitPolicy.COLLECT and t.aggregator is None:  # a set, as DMN leaves order open
+        return {k: sorted(map(repr, v)) for k, v in out.items()}
+    return out
 
 
 @SETTINGS
