@@ -66,6 +66,8 @@ def read_case(path: str) -> dict:
         fail(f"{path}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
     except RecursionError:
         fail(f"{path}: the JSON is nested too deeply to be a case")
+    except ValueError as e:  # e.g. an integer of thousands of digits
+        fail(f"{path}: not a usable JSON case: {e}")
     if not isinstance(case, dict):
         fail(f"{path}: a case file is a JSON object of facts, e.g. "
              '{"decision": "card_eligibility", "kyc_status": "approved"}')
@@ -189,6 +191,8 @@ def batch(cases, decision, output, tables, engine_name):
             return dumps({"error": {"error": "case", "message": "the line is not UTF-8 text"}, "line": lineno}, False)
         except RecursionError:
             return dumps({"error": {"error": "case", "message": "the JSON is nested too deeply"}, "line": lineno}, False)
+        except ValueError as e:  # e.g. an integer of thousands of digits
+            return dumps({"error": {"error": "case", "message": f"not a usable JSON case: {e}"}, "line": lineno}, False)
         except (CaseError, EvaluationError) as e:
             return dumps({"error": e.to_dict(), "line": lineno}, False)
 

@@ -139,8 +139,9 @@ class Service:
         raw = environ["wsgi.input"].read(length) if length else b""
         try:
             facts = json.loads(raw.decode("utf-8-sig") or "{}", parse_float=Decimal)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-            msg = e.msg if isinstance(e, json.JSONDecodeError) else "not UTF-8 JSON"
+        except (ValueError, RecursionError) as e:  # bad UTF-8, bad JSON, too deep, huge integers
+            msg = e.msg if isinstance(e, json.JSONDecodeError) else (
+                "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else str(e) or "too deeply nested")
             return _error(400, f"the body is not valid JSON: {msg}", start_response)
         if not isinstance(facts, dict):
             return _error(400, "the body is a JSON object of facts (field: value)", start_response)

@@ -15,7 +15,7 @@ null); an ordering or interval test on null is null, which does not match, and
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any, Mapping
 
 from .errors import EvaluationError
@@ -32,6 +32,26 @@ def _num(x):
     return x if isinstance(x, (int, Decimal)) and not isinstance(x, bool) else None
 
 
+# FEEL numbers are decimal128: 34 significant digits; a result beyond its range is null.
+FEEL_CONTEXT = Context(prec=34, Emax=6144, Emin=-6143, rounding=ROUND_HALF_EVEN,
+                       traps=[InvalidOperation, Overflow, DivisionByZero])
+_BIG = 10 ** 34
+
+
+def feel_number(r):
+    """An arithmetic result as a FEEL number: exact integers below 10**34 stay int,
+    anything else is rounded to 34 digits; out of range is null."""
+    if isinstance(r, int):
+        if -_BIG < r < _BIG:
+            return r
+        if r.bit_length() > 20420:  # beyond decimal128's exponent range
+            return None
+    try:
+        return FEEL_CONTEXT.plus(Decimal(r)) if isinstance(r, Decimal) else FEEL_CONTEXT.create_decimal(r)
+    except (ArithmeticError, ValueError):
+        return None
+
+
 def arith(op: str, a, b):
     if a is None or b is None:
         return None
@@ -42,17 +62,20 @@ def arith(op: str, a, b):
         return None
     try:
         if op == "+":
-            return a + b
+            return feel_number(a + b)
         if op == "-":
-            return a - b
+            return feel_number(a - b)
         if op == "*":
-            return a * b
+            return feel_number(a * b)
         if op == "/":
-            return None if b == 0 else Decimal(a) / Decimal(b)
+            return None if b == 0 else FEEL_CONTEXT.divide(Decimal(a), Decimal(b))
         if op == "**":
-            r = Decimal(a) ** Decimal(b)
-            return int(r) if isinstance(a, int) and isinstance(b, int) and b >= 0 else r
-    except (InvalidOperation, OverflowError, ArithmeticError):
+            r = FEEL_CONTEXT.power(Decimal(a), Decimal(b))
+            if isinstance(a, int) and isinstance(b, int) and b >= 0 and r == r.to_integral_value() \
+                    and abs(r) < _BIG:
+                return int(r)
+            return r
+    except (ArithmeticError, ValueError):
         return None
     raise AssertionError(op)
 

@@ -501,8 +501,6 @@ def test_bare_word_that_is_neither_field_nor_allowed_value(tmp_path, header, cel
         assert h in d.message, d.message
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug B16 (/tmp/engine_bugs.md): a >4,300-digit output "
-                   "crashes the CLI's JSON encoder")
 @pytest.mark.parametrize("n_type", ["number", "integer"])
 def test_arithmetic_overflow_is_null_or_evaluation_error_not_a_crash(tmp_path, n_type):
     write_workbook(tmp_path / "w.xlsx", glossary=[("n", n_type), ("o", "number")],
@@ -513,7 +511,7 @@ def test_arithmetic_overflow_is_null_or_evaluation_error_not_a_crash(tmp_path, n
         out = b.decide("T", {"n": 5000}).outputs["o"]
     except engine.EvaluationError:
         out = None
-    assert out is None or out > 10 ** 4300
+    assert out is None  # FEEL numbers are decimal128: out of range is null
     # and the CLI prints it (or an error line) instead of crashing; batch goes on
     from click.testing import CliRunner
     from decisions.cli import main
