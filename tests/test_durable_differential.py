@@ -5,7 +5,6 @@ random cases whose values include the boundaries written in the cells; outputs,
 fired rules and evaluation errors alike."""
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
