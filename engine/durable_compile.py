@@ -34,6 +34,20 @@ alpha network of each ruleset and splits a table into several rulesets (parts,
 chained in rule order, each ending with a finaliser rule) until every part is within
 the limits; what cannot be split (one rule beyond a limit, too many keys) is a
 ``WorkbookError`` naming the table and the rule.
+
+Large tables keyed by equality tests (a code column of 2,000 merchants) are also
+*indexed*: the rules are grouped by the key's code into rulesets of at most
+``BUCKET_RULES`` rules, and a fact visits only the ruleset(s) of its own code, then
+the rules that do not test the key by equality.  durable still evaluates every test
+of every rule it sees; the index only decides which rulesets see the fact (durable's
+cost per decision grows with the rules of every ruleset visited).
+
+Hit policies: FIRST, and PRIORITY when every output cell is a literal (the
+priority is then static), are *posted* as events with ``pri`` = firing order, so
+durable fires only the first match; every other policy (and indexed tables) is
+*asserted* as a fact, every match fires in ``pri`` order, and the table's finaliser
+applies the policy exactly as ``engine.reference`` does (UNIQUE/ANY errors, output
+order, aggregators).
 """
 from __future__ import annotations
 
