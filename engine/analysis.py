@@ -736,6 +736,9 @@ class Finding:
     witness2: Optional[dict] = None  # a second case (useless column: same outcome)
     region: str = ""  # the set of cases, described per column
     detail: str = ""
+    # for a table fed by other tables: a case of the table's decision (raw facts) whose
+    # upstream results put the table in the witness's situation, when one was found
+    decision_case: Optional[dict] = None
 
 
 @dataclass

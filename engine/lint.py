@@ -58,6 +58,7 @@ class LintDiagnostic(Diagnostic):
     witness2: Optional[dict] = field(default=None, compare=False)
     table: str = ""
     rules: tuple = ()
+    decision_case: Optional[dict] = field(default=None, compare=False)
 
     def to_dict(self) -> dict:
         d = super().to_dict()
@@ -69,6 +70,8 @@ class LintDiagnostic(Diagnostic):
             d["witness"] = {k: to_json(v) for k, v in self.witness.items()}
         if self.witness2 is not None:
             d["witness2"] = {k: to_json(v) for k, v in self.witness2.items()}
+        if self.decision_case is not None:
+            d["decision_case"] = {"decision": self.table, "facts": self.decision_case}
         return d
 
 
@@ -186,8 +189,14 @@ def table_diagnostics(a: TableAnalysis) -> list[LintDiagnostic]:
         code, sev = CODES[x.kind]
         loc, rel = _loc(a, x)
         rules = tuple(_rid(t, i) for i in x.rules + x.others)
-        out.append(LintDiagnostic(code, sev, loc, _message(a, x), rel, witness=x.witness,
-                                  witness2=x.witness2, table=t.name, rules=rules))
+        msg = _message(a, x)
+        if x.decision_case is not None:
+            import json
+            msg += (f" A case of decision {t.name} that gets there: "
+                    f"{json.dumps(x.decision_case, ensure_ascii=False, default=str)}.")
+        out.append(LintDiagnostic(code, sev, loc, msg, rel, witness=x.witness,
+                                  witness2=x.witness2, table=t.name, rules=rules,
+                                  decision_case=x.decision_case))
     for col_index, note in a.notes:
         col = t.inputs[col_index]
         out.append(LintDiagnostic(
@@ -266,13 +275,67 @@ def analyses(book: Book, **kw) -> dict[str, TableAnalysis]:
     return {name: analyze_table(t, book, **kw) for name, t in book.tables.items()}
 
 
-def lint(book: Book, **kw) -> list[Diagnostic]:
-    """Every lint diagnostic of a loaded book, most severe first, then by place."""
+def lint(book: Book, *, decision_cases: int = 300, **kw) -> list[Diagnostic]:
+    """Every lint diagnostic of a loaded book, most severe first, then by place.
+    ``decision_cases``: how many generated cases to try, per table fed by other tables,
+    to find a case of the table's decision that shows each finding (0: do not)."""
     out: list[Diagnostic] = []
-    for a in analyses(book, **kw).values():
+    found = analyses(book, **kw)
+    if decision_cases:
+        find_decision_cases(book, found, decision_cases)
+    for a in found.values():
         out.extend(table_diagnostics(a))
     out.extend(book_diagnostics(book))
     return sort_diagnostics(out)
+
+
+def _exhibits(book: Book, t: Table, x: Finding, env: dict) -> bool:
+    from .errors import EvaluationError
+    from .reference import eval_table, matching_rules
+    m = matching_rules(t, env)
+    if x.kind == "gap":
+        return not m
+    if x.kind == "overlap":
+        return x.rules[0] in m and x.others[0] in m
+    if x.kind == "conflict":
+        try:
+            eval_table(book, t, env)
+        except EvaluationError:
+            return x.rules[0] in m and x.others[0] in m
+        return False
+    if x.kind in ("shadowed", "redundant", "mergeable"):
+        return x.rules[0] in m
+    return False
+
+
+def find_decision_cases(book: Book, found: dict, tries: int = 300, per_table: int = 10) -> None:
+    """For tables fed by other tables, look for cases of the table's decision (generated
+    from the Glossary, the boundaries and the Tests sheets) whose upstream results show
+    each finding; attach the first found to the finding."""
+    from dataclasses import replace
+    from .errors import CaseError, EvaluationError
+    from .facts import apply_derive, normalise
+    from .impact import generate_cases
+    from .reference import run_tables
+    for name, a in found.items():
+        plan = book.decisions.get(name)
+        todo = [x for x in a.findings if x.kind in ("gap", "overlap", "conflict", "shadowed",
+                                                     "redundant")][:per_table]
+        if plan is None or len(plan.tables) < 2 or not todo:
+            continue
+        upstream = replace(plan, tables=tuple(n for n in plan.tables if n != name))
+        cases = generate_cases([book], name, tries, seed=0)
+        cases.sort(key=lambda c: -len(c))  # cases that give every field first
+        for raw in cases:
+            try:
+                env = run_tables(book, upstream, apply_derive(book, plan, normalise(book, plan, raw)))[0]
+            except (CaseError, EvaluationError, ValueError, TypeError):
+                continue
+            for x in todo:
+                if x.decision_case is None and _exhibits(book, a.table, x, env):
+                    x.decision_case = raw
+            if all(x.decision_case is not None for x in todo):
+                break
 
 
 def sort_diagnostics(ds):

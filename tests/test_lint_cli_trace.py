@@ -107,3 +107,28 @@ def test_outputs_no_decision_returns(tmp_path):
     diags = lint(engine.load(tmp_path / "s", services=[svc]).ir)
     l121 = [d for d in diags if d.code == "L121"]
     assert len(l121) == 1 and '"note"' in l121[0].message and l121[0].loc.cell == "D5"
+
+
+def test_findings_in_a_chained_table_come_with_a_case_of_its_decision(tmp_path):
+    write_workbook(
+        tmp_path / "c" / "book.xlsx",
+        glossary=[("amount", "integer", "[0..1000000]"), ("band", "text", '"low","mid","high"'),
+                  ("ok", "boolean"), ("level", "text", '"deny","allow"')],
+        tables=[table("Band", "FIRST", ["INPUT amount", "OUTPUT band"],
+                      [[1, "< 3000", '"low"'], [2, "< 50000", '"mid"'], [3, "-", '"high"']]),
+                table("Decide", "UNIQUE", ["INPUT band", "OUTPUT ok"],
+                      [[1, '"low"', True], [2, '"low", "mid"', False]])])
+    rb = engine.load(tmp_path / "c")
+    diags = {d.code: d for d in lint(rb.ir) if d.table == "Decide"}
+    gap, overlap = diags["L103"], diags["L101"]
+    assert gap.witness == {"band": "high"}
+    # the table-level witness names an intermediate field; the decision case reaches it
+    res = rb.decide("Decide", gap.decision_case)
+    assert not [f for f in res.fired if f.table == "Decide"] and res.outputs == {"ok": None}
+    assert gap.decision_case["amount"] >= 50000
+    import pytest
+    from engine.errors import EvaluationError
+    with pytest.raises(EvaluationError):
+        rb.decide("Decide", overlap.decision_case)
+    assert "A case of decision Decide that gets there" in gap.message
+    assert gap.to_dict()["decision_case"]["decision"] == "Decide"
