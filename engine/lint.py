@@ -3,7 +3,11 @@
 ``lint(book)`` returns diagnostics (``engine.errors.Diagnostic``, codes L100–L199)
 on top of the load-time checks.  Each table finding comes from the exact analysis in
 ``engine.analysis`` and carries a witness case (``LintDiagnostic.witness``), a case
-that shows the problem when it is fed to the engine.
+that shows the problem when it is fed to the engine: the values of the table's own
+inputs.  For a table fed by other tables, lint also looks for a case of the table's
+decision whose upstream results lead there (``LintDiagnostic.decision_case``).
+Gaps and useless columns are judged over cases where every tested field is present;
+overlaps and shadowing count absent fields (null) too.
 
 Codes (stable):
 
