@@ -143,8 +143,11 @@ def _show(v) -> str:
 
 
 def _fit_page(ws):
-    """Print (and export to PDF) each sheet landscape, one page wide."""
+    """Print (and export to PDF) each sheet landscape, one page wide unless it is so
+    wide that one page would be unreadable."""
     ws.page_setup.orientation = "landscape"
+    if ws.max_column > 16:
+        return
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
