@@ -269,6 +269,8 @@ class DurableBackend:
         self._check_depth()
         for stage in self._stages.values():
             self._register(stage)
+        self._rulesets = {name: self._host.get_ruleset(name) for name in self._names}
+        self._handle = self._host._handle_function
 
     def _check_depth(self):
         """Chaining nests one Python call per ruleset visited: keep a decision's
@@ -344,8 +346,10 @@ class DurableBackend:
 
     # ---- chaining
     def _send(self, d: _Decision, ruleset: str, post: bool, fact: dict):
-        d.touched.append(ruleset)
-        state = self._host.post(ruleset, fact) if post else self._host.assert_fact(ruleset, fact)
+        # Host.post / Host.assert_fact without their per-call ruleset lookup
+        rs = self._rulesets[ruleset]
+        d.touched.append(rs)
+        state = self._handle(rs, rs.assert_event if post else rs.assert_fact, fact, None)
         if state and "exception" in state:  # durable swallows what escapes an action
             raise RuntimeError(f"durable_rules action failed: {state['exception'][:300]}")
 
@@ -383,9 +387,9 @@ class DurableBackend:
                 self._start(d)
             finally:
                 self._cur = None
-                for name in d.touched:
+                for rs in d.touched:
                     try:
-                        self._host.delete_state(name, d.sid)
+                        rs.delete_state(d.sid)
                     except Exception:
                         pass
         if d.error is not None:
