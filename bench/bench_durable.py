@@ -34,7 +34,7 @@ from engine.facts import normalise  # noqa: E402
 from tests.workbooks import table, write_workbook  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_native import COLS8, GLOSSARY, RULES8, cases8, hand_written  # noqa: E402
+from bench_native import COLS8, GLOSSARY, RULES8, cases8, hand_written, rate  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -90,19 +90,6 @@ def raw_durable():
             host.delete_state("raw8", sid)
         return dict(out)
     return decide
-
-
-def rate(fn, cases, seconds):
-    n = 0
-    start = time.perf_counter()
-    end = start + seconds
-    while True:
-        for c in cases:
-            fn(c)
-        n += len(cases)
-        now = time.perf_counter()
-        if now >= end:
-            return n / (now - start)
 
 
 def main():

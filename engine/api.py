@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 from .errors import CaseError, did_you_mean
 from .ir import Book, DecisionService
 from .loader import load_book
-from .native import FiredRule, Result, compile_book
+from .native import Result, compile_book
 
 ENGINES = ("native", "durable")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from decimal import Decimal
 from typing import Any, Mapping
 
 from .errors import Diagnostic, did_you_mean
@@ -427,7 +426,6 @@ def _output_expr(raw, col: OutputColumn, fields, policy, agg):
 
 
 def _split_list(raw: str) -> list[str]:
-    from .sfeel import tokenize
     parts, depth, start = [], 0, 0
     text = raw
     # split on top-level commas outside quotes

@@ -33,8 +33,8 @@ from bisect import bisect_left
 
 from .durable_compile import DISCRIMINATOR, compile_for_durable
 from .errors import Diagnostic, WorkbookError
-from .ir import Aggregator, Book, HitPolicy, Literal
-from .reference import eval_expr, priority_key, rule_outputs, violation
+from .ir import Book, Literal
+from .reference import eval_expr, rule_outputs, table_result
 
 warnings.filterwarnings("ignore", message=r".*utcfromtimestamp.*", category=DeprecationWarning)
 
@@ -172,47 +172,9 @@ class _Stage:
         return self.buckets.get(fact.get(self.index_key), self.wild)
 
     def result(self, book: Book, matched: list, env: dict):
-        """The table's outputs and fired rules from its matching rules (rule order),
-        exactly as ``reference.eval_table`` computes them."""
-        t = self.t
-        fields = self.fields
-        hp = t.hit_policy
-        if self.single:
-            if len(matched) == 1:
-                return dict(zip(fields, self.outputs_of(matched[0], env))), matched
-            if not matched:
-                return dict.fromkeys(fields), []
-            if hp is HitPolicy.UNIQUE and len(matched) > 1:
-                raise violation(t, matched, "UNIQUE", "match this case; exactly one may")
-            if hp is HitPolicy.ANY and len(matched) > 1:
-                outs = {self.outputs_of(i, env) for i in matched}
-                if len(outs) > 1:
-                    raise violation(t, matched, "ANY", "match this case with different outputs")
-                return dict(zip(fields, self.outputs_of(matched[0], env))), matched
-            if hp is HitPolicy.PRIORITY and len(matched) > 1:
-                chosen = min(matched, key=lambda i: (priority_key(book, t, self.outputs_of(i, env)), i))
-                return dict(zip(fields, self.outputs_of(chosen, env))), [chosen]
-            return dict(zip(fields, self.outputs_of(matched[0], env))), [matched[0]]
-        if hp is HitPolicy.OUTPUT_ORDER:
-            matched = sorted(matched, key=lambda i: (priority_key(book, t, self.outputs_of(i, env)), i))
-        rows = [self.outputs_of(i, env) for i in matched]
-        out = {}
-        agg = t.aggregator
-        for k, f in enumerate(fields):
-            values = [r[k] for r in rows if r[k] is not None]  # aggregators ignore nulls
-            if agg is None:  # one entry per matched rule, null included (DMN)
-                out[f] = [r[k] for r in rows]
-            elif agg is Aggregator.COUNT:
-                out[f] = len(set(values))
-            elif not values:
-                out[f] = None
-            elif agg is Aggregator.SUM:
-                out[f] = sum(values)
-            elif agg is Aggregator.MIN:
-                out[f] = min(values)
-            else:
-                out[f] = max(values)
-        return out, matched
+        """The table's outputs and fired rules from its matching rules (rule order):
+        the reference's hit policy, with this stage's precomputed literal outputs."""
+        return table_result(book, self.t, matched, env, lambda i: self.outputs_of(i, env))
 
 
 # --------------------------------------------------------------------------- one decision

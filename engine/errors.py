@@ -6,7 +6,7 @@ collects all of them and raises one ``WorkbookError`` listing every error at onc
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
 from .ir import Loc

@@ -10,9 +10,9 @@ from typing import Iterable
 
 from .build import Collector, build_glossary, build_invariants, build_table, build_tests
 from .checks import Draft, run_checks
-from .errors import Diagnostic, WorkbookError
+from .errors import WorkbookError
 from .graph import dependencies, service_plan, table_plan, topo_order
-from .ir import Book, DecisionService, Loc
+from .ir import Book, DecisionService
 from .reader import read_directory
 
 

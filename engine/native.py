@@ -21,7 +21,7 @@ from typing import Any, Callable, NamedTuple
 from . import reference as ref
 from .facts import apply_derive, as_mapping, coerce_field, unknown_fields
 from .ir import (
-    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Name, NotTests, NullTest,
+    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, NotTests, NullTest,
     OrTests, Plan, RangeTest, Table, Type,
 )
 from .resolve import literal_values, referenced_fields
@@ -227,7 +227,6 @@ class _Gen:
                 cols.append(name)
         outs = [self.var(f) for f in t.output_fields]
         fr = self.bind(fired_rules(self.book, t), "FR")
-        single = t.hit_policy.single
         if not t.rules:
             self._no_match(t, outs, k)
             return

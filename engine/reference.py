@@ -264,7 +264,16 @@ def priority_key(book: Book, t: Table, values: tuple) -> tuple:
 
 
 def eval_table(book: Book, t: Table, env) -> tuple[dict, list[int]]:
-    matched = matching_rules(t, env)
+    return table_result(book, t, matching_rules(t, env), env)
+
+
+def table_result(book: Book, t: Table, matched: list[int], env, outputs_of=None) -> tuple[dict, list[int]]:
+    """The hit policy: a table's outputs and fired rules from its matching rules (in
+    rule order).  ``outputs_of(i)`` gives rule i's output tuple (a backend may pass a
+    faster one); the durable backend calls this too, so the policy is written once."""
+    if outputs_of is None:
+        def outputs_of(i):
+            return rule_outputs(t, i, env)
     fields = t.output_fields
     hp = t.hit_policy
     if hp.single:
@@ -273,17 +282,17 @@ def eval_table(book: Book, t: Table, env) -> tuple[dict, list[int]]:
         if hp is HitPolicy.UNIQUE and len(matched) > 1:
             raise violation(t, matched, "UNIQUE", "match this case; exactly one may")
         if hp is HitPolicy.ANY and len(matched) > 1:
-            outs = {rule_outputs(t, i, env) for i in matched}
+            outs = {outputs_of(i) for i in matched}
             if len(outs) > 1:
                 raise violation(t, matched, "ANY", "match this case with different outputs")
-            return dict(zip(fields, rule_outputs(t, matched[0], env))), matched
+            return dict(zip(fields, outputs_of(matched[0]))), matched
         if hp is HitPolicy.PRIORITY:
-            chosen = min(matched, key=lambda i: (priority_key(book, t, rule_outputs(t, i, env)), i))
-            return dict(zip(fields, rule_outputs(t, chosen, env))), [chosen]
-        return dict(zip(fields, rule_outputs(t, matched[0], env))), [matched[0]]
+            chosen = min(matched, key=lambda i: (priority_key(book, t, outputs_of(i)), i))
+            return dict(zip(fields, outputs_of(chosen))), [chosen]
+        return dict(zip(fields, outputs_of(matched[0]))), [matched[0]]
     if hp is HitPolicy.OUTPUT_ORDER:
-        matched = sorted(matched, key=lambda i: (priority_key(book, t, rule_outputs(t, i, env)), i))
-    rows = [rule_outputs(t, i, env) for i in matched]
+        matched = sorted(matched, key=lambda i: (priority_key(book, t, outputs_of(i)), i))
+    rows = [outputs_of(i) for i in matched]
     out = {}
     for k, f in enumerate(fields):
         if t.aggregator is None:  # one entry per matched rule, null included (DMN)

@@ -17,7 +17,7 @@ from .ir import (
     And, AnyTest, Arith, Between, Call, Compare, CompareTest, Field, InTests, ListExpr,
     Literal, Name, Neg, Not, NotTests, NullTest, Or, OrTests, RangeTest, Type,
 )
-from .values import Version, conforms, describe_allowed, in_allowed, show, type_of
+from .values import Version, describe_allowed, in_allowed, show, type_of
 
 
 class ResolveError(ValueError):

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
+from engine import reference
+from engine.errors import EvaluationError
 from engine.graph import dependencies, table_plan, topo_order
 from engine.ir import (
     Aggregator, AnyTest, Arith, Book, CompareTest, Field, HitPolicy, InputColumn, InputEntry,
@@ -180,3 +182,21 @@ def case_for(draw, book: Book, name: str) -> dict:
         if v is not None:
             case[f] = v
     return case
+
+
+def outcome_reference(book, name, case):
+    """What the reference says for a case: outputs and fired rules, or the violation."""
+    try:
+        outputs, fired = reference.evaluate(book, name, case)
+        return "ok", outputs, fired
+    except EvaluationError as e:
+        return "error", e.table, sorted(r[1] for r in e.rules)
+
+
+def outcome_native(fns, name, case):
+    """The same for a compiled decision function."""
+    try:
+        r = fns[name](dict(case))
+        return "ok", r.outputs, [(f.table, f.index) for f in r.fired]
+    except EvaluationError as e:
+        return "error", e.table, sorted(r[1] for r in e.rules)

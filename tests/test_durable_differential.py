@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 pytest.importorskip("durable.engine")
 
-from engine import durable_compile, native, reference  # noqa: E402
+from engine import durable_compile, native  # noqa: E402
 from engine.durable_runtime import DurableBackend  # noqa: E402
 from engine.errors import EvaluationError  # noqa: E402
 from engine.ir import (  # noqa: E402
@@ -20,23 +20,9 @@ from engine.ir import (  # noqa: E402
     NullTest, OrTests, OutputColumn, OutputEntry, RangeTest, Rule, Table, Type,
 )
 
-from .strategies import DOMAINS, LOC, case_for, field, make_book, tables_and_fields  # noqa: E402
-
-
-def outcome_reference(book, name, case):
-    try:
-        outputs, fired = reference.evaluate(book, name, case)
-        return "ok", outputs, fired
-    except EvaluationError as e:
-        return "error", e.table, sorted(r[1] for r in e.rules)
-
-
-def outcome_native(fns, name, case):
-    try:
-        r = fns[name](dict(case))
-        return "ok", r.outputs, [(f.table, f.index) for f in r.fired]
-    except EvaluationError as e:
-        return "error", e.table, sorted(r[1] for r in e.rules)
+from .strategies import (  # noqa: E402
+    DOMAINS, LOC, case_for, field, make_book, outcome_native, outcome_reference, tables_and_fields,
+)
 
 
 def outcome_durable(backend, name, case):

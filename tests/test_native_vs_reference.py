@@ -6,26 +6,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from engine import native, reference
-from engine.errors import EvaluationError
+from engine import native
 
-from .strategies import case_for, make_book, tables_and_fields
-
-
-def outcome_reference(book, name, case):
-    try:
-        outputs, fired = reference.evaluate(book, name, case)
-        return "ok", outputs, fired
-    except EvaluationError as e:
-        return "error", e.table, sorted(r[1] for r in e.rules)
-
-
-def outcome_native(fns, name, case):
-    try:
-        r = fns[name](dict(case))
-        return "ok", r.outputs, [(f.table, f.index) for f in r.fired]
-    except EvaluationError as e:
-        return "error", e.table, sorted(r[1] for r in e.rules)
+from .strategies import case_for, make_book, outcome_native, outcome_reference, tables_and_fields
 
 
 def check(data, small_table):
