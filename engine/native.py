@@ -195,9 +195,10 @@ class _Gen:
                     f"{'<=' if t.high_closed else '<'} {hi}))")
         raise AssertionError(t)
 
-    def condition(self, t: Table, rule, cols: list[str]) -> str:
+    def condition(self, t: Table, rule, cols: list[str], skip: int | None = None) -> str:
+        """The rule's cells as one Python condition (column ``skip`` left out)."""
         parts = [self.true_expr(e.test, cols[i], t.inputs[i].type)
-                 for i, e in enumerate(rule.inputs) if not isinstance(e.test, AnyTest)]
+                 for i, e in enumerate(rule.inputs) if not isinstance(e.test, AnyTest) and i != skip]
         return " and ".join(parts) if parts else "True"
 
     # -- outputs
@@ -245,37 +246,44 @@ class _Gen:
                 self.emit(f"if {self.condition(t, r, cols)}:")
                 self.emit(f"m{k}.append({i})", 2)
         else:
-            # Rules of the same shape share one compiled test; their constants are data.
+            # One flat entry per rule: (test, outputs, fired rule, index, *constants).  Rules
+            # of the same shape share one compiled test, which reads its constants from the
+            # entry; a rule reached through its own key in an equality index skips that test.
             args = ", ".join(cols) or ""
             params = ", ".join(f"a{j}" for j in range(len(cols)))
+            kind, key_col, _ = index
+            literal_rows = self._rows(t) if self.literal_outputs(t) else None
+            rows = self.ns[literal_rows.split("[")[0]] if literal_rows else None
+            fired = fired_rules(self.book, t)
             shapes: dict[str, Any] = {}
-            per_rule = []
+            entries = []
             self.in_lambda = True
             for r in t.rules:
-                self.kbuf = []
-                body = self.condition(t, r, [f"a{j}" for j in range(len(cols))])
-                consts, self.kbuf = tuple(self.kbuf), None
+                skip = key_col if kind == "eq" and _eq_keys(r.inputs[key_col].test) is not None else None
+                self.kbuf = [None, None, None, None]  # the entry's head: test, outputs, fired, index
+                body = self.condition(t, r, [f"a{j}" for j in range(len(cols))], skip)
+                consts, self.kbuf = tuple(self.kbuf[4:]), None
                 if body not in shapes:
                     src = f"lambda {params}{', ' if params else ''}_e, _k: {body}"
                     shapes[body] = eval(compile(src, f"<{t.name} rule shape>", "eval"), self.ns)
-                per_rule.append((shapes[body], consts))
+                entries.append((shapes[body], rows[r.index] if rows else None, fired[r.index], r.index) + consts)
             self.in_lambda = False
-            entries = [(fn, consts, i) for i, (fn, consts) in enumerate(per_rule)]
             used = set().union(*(referenced_fields(e.test) for r in t.rules for e in r.inputs))
             envx = "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in sorted(used)) + "}" if used else "None"
             self._lookup(index, cols, k, entries)
-            call = f"fn({args}{', ' if args else ''}_e, kk)"
+            call = f"e[0]({args}{', ' if args else ''}_e, e)"
             self.emit(f"_e = {envx}")
             if t.hit_policy is HitPolicy.FIRST:
-                self.emit(f"for fn, kk, i in cand{k}:")
+                self.emit(f"for e in cand{k}:")
                 self.emit(f"if {call}:", 2)
-                self.emit(f"{self._unpack(outs)} = {self._rows(t).replace('@I@', 'i')}", 3)
-                self.emit(f"f{k} = ({fr}[i],)", 3)
+                row = "e[1]" if rows else self._rows(t).replace("@I@", "e[3]")
+                self.emit(f"{self._unpack(outs)} = {row}", 3)
+                self.emit(f"f{k} = (e[2],)", 3)
                 self.emit("break", 3)
                 self.emit("else:")
                 self._no_match(t, outs, k, 2)
                 return
-            self.emit(f"m{k} = [i for fn, kk, i in cand{k} if {call}]")
+            self.emit(f"m{k} = [e[3] for e in cand{k} if {call}]")
         self._policy(t, outs, k, fr)
 
     def _lookup(self, index, cols, k, entries):
