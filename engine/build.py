@@ -363,6 +363,8 @@ def _input_test(raw, col: InputColumn, fields):
 
 
 def _output_expr(raw, col: OutputColumn, fields, policy, agg):
+    """An output cell: a literal of the field's type (a text list is ``"a","b"`` or
+    ``["a","b"]``), null, or an expression over fields whose type fits."""
     f = fields[col.field]
     if raw is None:
         return Literal(None)
@@ -371,77 +373,41 @@ def _output_expr(raw, col: OutputColumn, fields, policy, agg):
     multi = policy is not None and not policy.single and agg is None
     # under a multi-hit policy a text-list column collects one text per rule
     item_type = f.type.item if (multi or f.type is not Type.TEXT_LIST) else f.type
-    lit = parse_literal(raw) if isinstance(raw, str) and item_type is Type.TEXT_LIST else None
-    if lit is not None and not (isinstance(lit, Name) and lit.name in fields):
-        v = lit  # "a","b" or ["a","b"]
-        items = v if isinstance(v, tuple) else (() if v is None else (v,))
-        items = tuple(words[x.name] if isinstance(x, Name) and words and x.name in words else x for x in items)
-        if not all(isinstance(x, str) for x in items):
-            raise ResolveError(f'{what} is a text list: write texts in quotes, e.g. "a", "b"')
-        for x in items:
-            if f.allowed is not None and not in_allowed(x, f.allowed):
-                raise ResolveError(f"{show(x)} is not an allowed value of {what}; allowed: "
-                                   f"{describe_allowed(f.allowed)}")
-        return Literal(items)
-    if isinstance(raw, str):
-        expr = parse_expression(raw)
-    else:
-        expr = Literal(_excel_value(raw))
+    if isinstance(raw, str) and item_type is Type.TEXT_LIST:
+        lit = parse_literal(raw)
+        if lit is not None and not (isinstance(lit, Name) and lit.name in fields):
+            items = lit if isinstance(lit, tuple) else (lit,)
+            items = tuple(words[x.name] if isinstance(x, Name) and words and x.name in words else x
+                          for x in items)
+            if not all(isinstance(x, str) for x in items):
+                raise ResolveError(f'{what} is a text list: write texts in quotes, e.g. "a", "b"')
+            for x in items:
+                _check_allowed(x, f, what)
+            return Literal(items)
+    expr = parse_expression(raw) if isinstance(raw, str) else Literal(_excel_value(raw))
     expr = resolve_expr(expr, fields, words)
     if isinstance(expr, Literal):
         v = expr.value
         if v is None:
             return expr
-        if item_type is Type.TEXT_LIST:
-            if isinstance(v, str):
-                v = (v,)
-            if not (isinstance(v, tuple) and all(isinstance(x, str) for x in v)):
+        if item_type is Type.TEXT_LIST:  # a single text (an Excel cell that is not a string)
+            if not isinstance(v, str):
                 raise ResolveError(f'{what} is a text list: write texts in quotes, e.g. "a", "b"')
+            v = (v,)
         else:
             v = coerce_literal(v, item_type, what)
-        if f.allowed is not None and v is not None and not in_allowed(v, f.allowed):
-            raise ResolveError(f"{show(v)} is not an allowed value of {what}; allowed: "
-                               f"{describe_allowed(f.allowed)}")
+        _check_allowed(v, f, what)
         return Literal(v)
-    from .ir import ListExpr
-    if isinstance(expr, ListExpr) or (isinstance(raw, str) and "," in raw and item_type is Type.TEXT_LIST):
-        items = expr.items if isinstance(expr, ListExpr) else None
-        if items is None:
-            items = []
-            for part in _split_list(raw):
-                items.append(resolve_expr(parse_expression(part), fields, words))
-        vals = []
-        for it in items:
-            if not (isinstance(it, Literal) and isinstance(it.value, str)):
-                raise ResolveError(f'{what} is a text list: write texts in quotes, e.g. "a", "b"')
-            if f.allowed is not None and not in_allowed(it.value, f.allowed):
-                raise ResolveError(f"{show(it.value)} is not an allowed value of {what}; allowed: "
-                                   f"{describe_allowed(f.allowed)}")
-            vals.append(it.value)
-        return Literal(tuple(vals))
     t = infer_type(expr, fields)
     if t is not None and not (t is item_type or (t.is_numeric and item_type.is_numeric)):
         raise ResolveError(f"{what} is {item_type.value} but this expression gives a {t.value}")
     return expr
 
 
-def _split_list(raw: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    text = raw
-    # split on top-level commas outside quotes
-    inq = False
-    for i, ch in enumerate(text):
-        if ch in '"“”':
-            inq = not inq
-        elif not inq and ch in "([":
-            depth += 1
-        elif not inq and ch in ")]":
-            depth -= 1
-        elif not inq and depth == 0 and ch == ",":
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p for p in parts]
+def _check_allowed(v, f: Field, what: str) -> None:
+    if f.allowed is not None and v is not None and not in_allowed(v, f.allowed):
+        raise ResolveError(f"{show(v)} is not an allowed value of {what}; allowed: "
+                           f"{describe_allowed(f.allowed)}")
 
 
 # --------------------------------------------------------------------------- tests sheets
