@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 from .errors import CaseError, did_you_mean
 from .ir import Book, DecisionService
 from .loader import load_book
-from .native import Result, compile_book
+from .native import Result, compile_book, compile_validators
 
 ENGINES = ("native", "durable")
 
@@ -45,7 +45,8 @@ class Rulebook:
         if self.engine == "durable":
             from .durable_runtime import DurableBackend  # imported only when asked for
             backend = DurableBackend(book)
-            fns = {name: _durable_decider(book, name, backend) for name in book.decisions}
+            validators = compile_validators(book)
+            fns = {name: _durable_decider(book, name, backend, validators[name]) for name in book.decisions}
         else:
             backend = None
             fns = compile_book(book)
@@ -87,15 +88,14 @@ class Rulebook:
                f"{len(self.ir.decisions)} decisions>"
 
 
-def _durable_decider(book: Book, name: str, backend):
-    from .facts import apply_derive, normalise
+def _durable_decider(book: Book, name: str, backend, validate):
     from .native import fired_rules
     plan = book.decisions[name]
     fired_by_table = {t: fired_rules(book, book.tables[t]) for t in plan.tables}
+    run = backend.run
 
     def decide(facts):
-        typed = apply_derive(book, plan, normalise(book, plan, facts))
-        outputs, fired = backend.run(name, typed)
+        outputs, fired = run(name, validate(facts))
         return Result(name, outputs, tuple(fired_by_table[t][i] for t, i in fired))
     return decide
 

@@ -174,6 +174,8 @@ class _Stage:
     def result(self, book: Book, matched: list, env: dict):
         """The table's outputs and fired rules from its matching rules (rule order):
         the reference's hit policy, with this stage's precomputed literal outputs."""
+        if self.single and len(matched) == 1:  # the common case, the same under U, A, P and F
+            return dict(zip(self.fields, self.outputs_of(matched[0], env))), matched
         return table_result(book, self.t, matched, env, lambda i: self.outputs_of(i, env))
 
 

@@ -377,7 +377,8 @@ class _Gen:
         self.emit(f"f{k} = tuple({fr}[i] for i in {m})", 2)
 
     # -- the whole decision
-    def build(self) -> Callable:
+    def prologue(self) -> None:
+        """Validate and type the case's facts into locals, then run the derive hook."""
         book, plan = self.book, self.plan
         self.ns["NAME"] = plan.name
         self.ns["KNOWN"] = frozenset(book.fields)
@@ -397,6 +398,10 @@ class _Gen:
             self.emit(f"_env = APPLY_DERIVE(BOOK, PLAN, {{k: v for k, v in ({items},) if v is not None}})")
             for n in plan.derived:
                 self.emit(f"{self.var(n)} = _env.get({n!r})")
+
+    def build(self) -> Callable:
+        book, plan = self.book, self.plan
+        self.prologue()
         for k, tname in enumerate(plan.tables):
             self.table(book.tables[tname], k)
         fired = " + ".join(f"f{k}" for k in range(len(plan.tables))) or "()"
@@ -408,14 +413,26 @@ class _Gen:
             else:
                 outs.append(f"{f!r}: {v}")
         self.emit(f"return RESULT(NAME, {{{', '.join(outs)}}}, {fired})")
+        return self._finish("decide")
+
+    def build_validator(self) -> Callable:
+        """facts → the validated, typed and derived facts (absent ones left out): what
+        another backend (durable) evaluates, validated as fast as the native runtime does."""
+        plan = self.plan
+        self.prologue()
+        names = list(plan.inputs) + [n for n in plan.derived if n not in plan.inputs]
+        items = ", ".join(f"({n!r}, {self.var(n)})" for n in names)
+        self.emit(f"return {{k: v for k, v in ({items}{',' if len(names) == 1 else ''}) if v is not None}}"
+                  if names else "return {}")
+        return self._finish("validate")
+
+    def _finish(self, name: str) -> Callable:
         # fields never assigned (absent inputs of no table) are null
-        pre = [f"    {v} = None" for f, v in self.vars.items()
-               if f not in plan.inputs]
-        src = "def decide(facts):\n" + "\n".join(pre + self.lines) + "\n"
+        pre = [f"    {v} = None" for f, v in self.vars.items() if f not in self.plan.inputs]
+        src = f"def {name}(facts):\n" + "\n".join(pre + self.lines) + "\n"
         self.source = src
-        code = compile(src, f"<decision {plan.name}>", "exec")
-        exec(code, self.ns)
-        fn = self.ns["decide"]
+        exec(compile(src, f"<decision {self.plan.name}>", "exec"), self.ns)
+        fn = self.ns[name]
         fn.source = src
         return fn
 
@@ -550,3 +567,8 @@ def choose_index(t: Table):
 def compile_book(book: Book) -> dict[str, Callable[[Any], Result]]:
     """Every decision of the book as a compiled function facts → Result."""
     return {name: _Gen(book, plan).build() for name, plan in book.decisions.items()}
+
+
+def compile_validators(book: Book) -> dict[str, Callable[[Any], dict]]:
+    """Every decision's case validation (and derive hook) alone, compiled."""
+    return {name: _Gen(book, plan).build_validator() for name, plan in book.decisions.items()}
