@@ -21,7 +21,7 @@ from typing import Any, Callable, NamedTuple
 from . import reference as ref
 from .facts import apply_derive, as_mapping, coerce_field, unknown_fields
 from .ir import (
-    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, NotTests, NullTest,
+    Aggregator, AnyTest, Arith, Book, CompareTest, HitPolicy, Literal, Name, Neg, NotTests, NullTest,
     OrTests, Plan, RangeTest, Table, Type,
 )
 from .resolve import literal_values, referenced_fields
@@ -68,6 +68,11 @@ class Result:
             (other.decision, other.outputs, other.fired)
 
 
+def _neg(v):
+    v = ref._num(v)
+    return None if v is None else -v
+
+
 def _jsonable(v):
     v = to_json(v)
     if isinstance(v, Decimal):
@@ -89,14 +94,15 @@ class _Gen:
         self.lines: list[str] = []
         self.ns: dict[str, Any] = {
             "Decimal": Decimal, "_date": _dt.date, "Version": Version, "bisect_left": bisect_left,
-            "RESULT": Result, "AS_MAPPING": as_mapping, "_U": ref.unary, "_EVAL": ref.eval_expr,
-            "_OUT": ref.output_value, "_CMP": ref.compare, "_PKEY": ref.priority_key,
+            "RESULT": Result, "AS_MAPPING": as_mapping, "_U": ref.unary, "_EVAL": ref.eval_expr, "_AR": ref.arith, "_NEG": _neg,
+             "_CMP": ref.compare, "_PKEY": ref.priority_key,
             "_VIOL": ref.violation, "BOOK": book,
         }
         self.n = 0
         self.vars: dict[str, str] = {}  # field → local variable
         self.in_lambda = False  # inside a per-rule function, other fields come from _e
         self.kbuf = None  # constants of the rule being compiled into a shared shape
+        self.checks: dict[int, str] = {}  # output column → its compiled conformance check
 
     def const(self, value) -> str:
         if self.kbuf is not None:  # inside a shared rule shape: constants are data
@@ -213,8 +219,28 @@ class _Gen:
             if isinstance(o.expr, Literal):
                 parts.append(self.const(o.expr.value))
             else:
-                parts.append(f"_OUT({self.bind(col, 'OC')}, _EVAL({self.bind(o.expr, 'E')}, {self.env(o.expr)}))")
+                parts.append(f"{self.output_check(col)}({self.expr_code(o.expr)})")
         return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+    def output_check(self, col) -> str:
+        """The name of the compiled conformance check of an output column (one per column)."""
+        if id(col) not in self.checks:
+            self.checks[id(col)] = self.bind(ref.output_checker(col), "OC")
+        return self.checks[id(col)]
+
+    def expr_code(self, e) -> str:
+        """A Python expression computing ``e`` as the reference does: field names are
+        locals, arithmetic goes through FEEL's number rules; anything rarer is
+        evaluated by the reference over the fields it names."""
+        if isinstance(e, Literal):
+            return self.const(e.value)
+        if isinstance(e, Name):
+            return self.var(e.name)
+        if isinstance(e, Arith):
+            return f"_AR({e.op!r}, {self.expr_code(e.left)}, {self.expr_code(e.right)})"
+        if isinstance(e, Neg):
+            return f"_NEG({self.expr_code(e.operand)})"
+        return f"_EVAL({self.bind(e, 'E')}, {self.env(e)})"
 
     # -- a whole table
     def table(self, t: Table, k: int):
@@ -224,7 +250,7 @@ class _Gen:
                 cols.append(self.var(col.field))
             else:
                 name = f"c{k}_{j}"
-                self.emit(f"{name} = _EVAL({self.bind(col.expr, 'E')}, {self.env(col.expr)})")
+                self.emit(f"{name} = {self.expr_code(col.expr)}")
                 cols.append(name)
         outs = [self.var(f) for f in t.output_fields]
         fr = self.bind(fired_rules(self.book, t), "FR")
@@ -325,11 +351,12 @@ class _Gen:
         if self.literal_outputs(t):
             rows = tuple(tuple(o.expr.value for o in r.outputs) for r in t.rules)
             return self.bind(rows, "O") + "[@I@]"
-        tb = self.bind(t, "TB")
+        # one small function per rule over the fields its outputs use
         fields = sorted(set().union(*(referenced_fields(o.expr) for r in t.rules for o in r.outputs)))
-        envx = "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in fields) + "}"
-        fn = self.bind(ref.rule_outputs, "RO")
-        return f"{fn}({tb}, @I@, {envx})"
+        params = ", ".join(self.var(f) for f in fields)
+        src = "(" + ", ".join(f"lambda {params}: {self.outputs_of(t, i)}" for i in range(len(t.rules))) + ",)"
+        rows = self.bind(eval(compile(src, f"<{t.name} outputs>", "eval"), self.ns), "RW")
+        return f"{rows}[@I@]({params})"
 
     def _policy(self, t: Table, outs, k, fr):
         hp = t.hit_policy
