@@ -25,7 +25,7 @@ from .ir import (
     OrTests, Plan, RangeTest, Table, Type,
 )
 from .resolve import literal_values, referenced_fields
-from .values import Version, to_json, RangeTest as _RT  # noqa: F401
+from .values import Version, to_json
 
 SMALL_TABLE = 16  # rules; above this a table is indexed when an index helps
 INDEX_BUDGET = 2_000_000  # candidate entries an index may hold
@@ -483,7 +483,7 @@ class _Gen:
             return "False"
         if isinstance(allowed, tuple):
             return f"{base} and {v} in {self.bind(frozenset(allowed), 'A')}"
-        if isinstance(allowed, _RT):
+        if isinstance(allowed, RangeTest):
             lo, hi = self.const(allowed.low.value), self.const(allowed.high.value)
             return (f"{base} and {lo} {'<=' if allowed.low_closed else '<'} {v} "
                     f"{'<=' if allowed.high_closed else '<'} {hi}")
