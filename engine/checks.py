@@ -95,15 +95,19 @@ def check_services(d: Draft) -> list[Diagnostic]:
     return out
 
 
-def check_tests(d: Draft) -> list[Diagnostic]:
-    out = []
-    targets = _targets(d)
-    for suite in d.tests:
+def _resolved_suites(suites, targets, code: str, out: list):
+    """Each suite with what its target accepts and returns; an unknown target is ``code``."""
+    for suite in suites:
         if suite.target not in targets:
-            out.append(Diagnostic("E160", "error", suite.loc, f'"{suite.target}" is not a decision or '
+            out.append(Diagnostic(code, "error", suite.loc, f'"{suite.target}" is not a decision or '
                                   f"table{_choices(suite.target, targets)}"))
             continue
-        accepts, returns = targets[suite.target]
+        yield suite, *targets[suite.target]
+
+
+def check_tests(d: Draft) -> list[Diagnostic]:
+    out = []
+    for suite, accepts, returns in _resolved_suites(d.tests, _targets(d), "E160", out):
         for case in suite.cases:
             for f in case.inputs:
                 if f not in accepts:
@@ -118,13 +122,7 @@ def check_tests(d: Draft) -> list[Diagnostic]:
 
 def check_invariants(d: Draft) -> list[Diagnostic]:
     out = []
-    targets = _targets(d)
-    for suite in d.invariants:
-        if suite.target not in targets:
-            out.append(Diagnostic("E170", "error", suite.loc, f'"{suite.target}" is not a decision or '
-                                  f"table{_choices(suite.target, targets)}"))
-            continue
-        accepts, returns = targets[suite.target]
+    for suite, accepts, returns in _resolved_suites(d.invariants, _targets(d), "E170", out):
         for p in suite.properties:
             for part, cell in ((p.when, "B"), (p.then, "C")):
                 if part is None:
