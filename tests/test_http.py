@@ -49,6 +49,17 @@ def call(url, path, body=None, method=None):
         return e.code, json.loads(e.read())
 
 
+def edit_first_cell(tables: Path, table_name: str, text: str, save: bool = True):
+    """Write ``text`` into the first input cell of rule 1 of a table in a copy of the
+    tables; returns the cell and the (unsaved when save=False) workbook."""
+    cell = engine.load(tables).ir.tables[table_name].rules[0].inputs[0].loc
+    wb = load_workbook(tables / cell.workbook)
+    wb[cell.sheet][cell.cell] = text
+    if save:
+        wb.save(tables / cell.workbook)
+    return cell, wb
+
+
 MEMBER = {"kyc_status": "approved", "months_of_use": 3, "use_count": 3, "total_spent_yen": 4000,
           "late_payment_count": 0, "unpaid_balance_yen": 0}
 
@@ -120,11 +131,7 @@ def test_concurrent_requests_equal_the_direct_results(server):
 def test_reload_under_load_drops_no_request_and_switches_whole(server):
     url, copy, _ = server
     # the spend threshold 3,000 → 5,000: a 4,000-yen member stops being issuable
-    wb_path = copy / "card_eligibility.xlsx"
-    t = engine.load(copy).ir.tables["TrackRecordSpend"]
-    cell = t.rules[0].inputs[0].loc
-    wb = load_workbook(wb_path)
-    wb[cell.sheet][cell.cell] = ">= 5000"
+    cell, wb = edit_first_cell(copy, "TrackRecordSpend", ">= 5000", save=False)
     stop = threading.Event()
     seen = []
 
@@ -135,7 +142,7 @@ def test_reload_under_load_drops_no_request_and_switches_whole(server):
     workers = [threading.Thread(target=hammer) for _ in range(4)]
     for w in workers:
         w.start()
-    wb.save(wb_path)
+    wb.save(copy / cell.workbook)
     status, body = call(url, "/reload", b"")
     after = call(url, "/decide/card_eligibility", MEMBER)
     stop.set()
@@ -149,12 +156,7 @@ def test_reload_under_load_drops_no_request_and_switches_whole(server):
 
 def test_a_broken_reload_keeps_the_old_version_in_service(server):
     url, copy, _ = server
-    wb_path = copy / "purchase_restriction.xlsx"
-    t = engine.load(copy).ir.tables["CashableCategories"]
-    cell = t.rules[0].inputs[0].loc
-    wb = load_workbook(wb_path)
-    wb[cell.sheet][cell.cell] = '"gift_card", 3,000円'
-    wb.save(wb_path)
+    cell, _ = edit_first_cell(copy, "CashableCategories", '"gift_card", 3,000円')
     status, body = call(url, "/reload", b"")
     assert status == 422
     assert any(d["cell"] == cell.cell and d["sheet"] == cell.sheet for d in body["error"]["diagnostics"])
@@ -169,10 +171,7 @@ def test_watch_reloads_an_edited_workbook(tmp_path):
     app = Service(engine.load(copy), watch=0.2)
     try:
         assert app.book.decide("card_eligibility", MEMBER).outputs["card_status"] == "issuable"
-        cell = app.book.ir.tables["TrackRecordSpend"].rules[0].inputs[0].loc
-        wb = load_workbook(copy / "card_eligibility.xlsx")
-        wb[cell.sheet][cell.cell] = ">= 5000"
-        wb.save(copy / "card_eligibility.xlsx")
+        edit_first_cell(copy, "TrackRecordSpend", ">= 5000")
         deadline = time.time() + 20
         while time.time() < deadline:
             if app.book.decide("card_eligibility", MEMBER).outputs["card_status"] == "building_history":
