@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import engine  # noqa: E402
-from engine.facts import normalise  # noqa: E402
+import decide  # noqa: E402
+from decide.runtime.facts import normalise  # noqa: E402
 from tests.workbooks import table, write_workbook  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -104,10 +104,10 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     write_workbook(tmp / "b8" / "purchase.xlsx", glossary=GLOSSARY, tables=[table("Purchase", "FIRST", COLS8, RULES8)])
     t0 = time.perf_counter()
-    dbook = engine.load(tmp / "b8", engine="durable", services=[])
+    dbook = decide.load(tmp / "b8", engine="durable", services=[])
     load = time.perf_counter() - t0
-    nbook = engine.load(tmp / "b8", services=[])
-    from engine.durable_runtime import DurableBackend
+    nbook = decide.load(tmp / "b8", services=[])
+    from decide.runtime.durable.backend import DurableBackend
     backend = DurableBackend(dbook.ir)  # the same backend book.decide uses, called directly
     plan = dbook.ir.decisions["Purchase"]
     cases = cases8(1000, rng)
@@ -159,8 +159,8 @@ def main():
     # the shipped workbooks: chained decisions (one ruleset visit per table)
     import json
     root = Path(__file__).resolve().parents[1]
-    shipped_d = engine.load(root / "tables", engine="durable")
-    shipped_n = engine.load(root / "tables")
+    shipped_d = decide.load(root / "tables", engine="durable")
+    shipped_n = decide.load(root / "tables")
     by_decision: dict = {}
     for f in sorted((root / "examples").glob("*.json")):
         case = json.loads(f.read_text())
@@ -181,13 +181,13 @@ def main():
                                                           ("route", "text", "", "経路")],
                    tables=[table("Routing", "FIRST", ["INPUT merchant_code", "OUTPUT route"], rules)])
     t0 = time.perf_counter()
-    big = engine.load(tmp / "eq", engine="durable", services=[])
+    big = decide.load(tmp / "eq", engine="durable", services=[])
     load = time.perf_counter() - t0
-    from engine.durable_compile import compile_for_durable
+    from decide.runtime.durable.compile import compile_for_durable
     ct = compile_for_durable(big.ir, big.ir.tables["Routing"])
     parts = len(ct.parts)
     cs = [{"merchant_code": f"m{rng.randrange(2200)}"} for _ in range(1000)]
-    bn = engine.load(tmp / "eq", services=[])
+    bn = decide.load(tmp / "eq", services=[])
     assert all(big.decide("Routing", c).outputs == bn.decide("Routing", c).outputs for c in cs)
     r = rate(lambda c: big.decide("Routing", c), cs, secs)
     print(f"2,000-rule equality table: {parts} rulesets, indexed by code (durable hangs at 512 tests on one node), "

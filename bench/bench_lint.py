@@ -26,8 +26,8 @@ from openpyxl import Workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.lint import lint  # noqa: E402
-from engine.loader import load_book  # noqa: E402
+from decide.tools.lint import lint  # noqa: E402
+from decide.compile.loader import load_book  # noqa: E402
 
 CATS = [f"c{i:02d}" for i in range(20)]
 COUNTRIES = ["JP", "US", "KR", "TW", "CN", "FR", "DE", "GB"]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import engine  # noqa: E402
+import decide  # noqa: E402
 from tests.workbooks import table, write_workbook  # noqa: E402
 
 GLOSSARY = [
@@ -110,7 +110,7 @@ def main():
     write_workbook(tmp / "b8" / "purchase.xlsx", glossary=GLOSSARY,
                    tables=[table("Purchase", "FIRST", COLS8, RULES8)])
     t0 = time.perf_counter()
-    book = engine.load(tmp / "b8", services=[])
+    book = decide.load(tmp / "b8", services=[])
     load8 = time.perf_counter() - t0
     cases = cases8(1000, rng)
     for c in cases:  # same answers
@@ -127,7 +127,7 @@ def main():
         d = tmp / f"s{n}"
         synthetic(d / "routing.xlsx", n)
         t0 = time.perf_counter()
-        b = engine.load(d, services=[])
+        b = decide.load(d, services=[])
         load = time.perf_counter() - t0
         cs = [{"merchant_code": f"m{rng.randrange(n + n // 10 + 1)}", "amount_yen": rng.randrange(0, 60000)}
               for _ in range(1000)]

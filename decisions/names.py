@@ -35,7 +35,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Optional
 
-from engine.errors import CaseError
+from decide.model.errors import CaseError
 
 FAULTS = ("empty", "full_width", "symbol", "lowercase", "spacing")
 

@@ -17,10 +17,10 @@ The engine finds ``SERVICES`` through the ``decide.services`` entry point.
 """
 from __future__ import annotations
 
-from engine.errors import CaseError
-from engine.ir import DecisionService
+from decide.model.errors import CaseError
+from decide.model.ir import DecisionService
 
-from .names import derive_name_facts
+from decide.atone.names import derive_name_facts
 
 # ---------------------------------------------------------------- card_eligibility
 

@@ -1,13 +1,13 @@
 """decide's engine: decision tables in Excel workbooks, compiled and evaluated.
 
-    import engine
+    import decide
     book = engine.load("tables/")
     result = book.decide("card_eligibility", {"kyc_status": "approved", ...})
     result.outputs, result.fired, result.to_dict()
 """
-from .api import DecisionInfo, Rulebook, load
-from .errors import CaseError, DecideError, Diagnostic, EvaluationError, WorkbookError
-from .native import FiredRule, Result
+from decide.runtime.rulebook import DecisionInfo, Rulebook, load
+from decide.model.errors import CaseError, DecideError, Diagnostic, EvaluationError, WorkbookError
+from decide.runtime.native import FiredRule, Result
 
 __all__ = [
     "load", "Rulebook", "Result", "FiredRule", "DecisionInfo",

@@ -1,0 +1,1 @@
+"""The analysts' workbooks for the atone card (package data of ``decide.atone``)."""

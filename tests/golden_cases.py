@@ -21,9 +21,9 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 TABLES = ROOT / "tables"
 
 # The one place that names the package's entry points.
-import engine as decide  # noqa: E402
-from decisions.cli import main  # noqa: E402
-from engine.testing import run_tests  # noqa: E402
+import decide  # noqa: E402
+from decide.app.cli import main  # noqa: E402
+from decide.tools.testing import run_tests  # noqa: E402
 
 
 def cli(*args) -> dict:

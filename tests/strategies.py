@@ -10,15 +10,15 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from engine import reference
-from engine.errors import EvaluationError
-from engine.graph import dependencies, table_plan, topo_order
-from engine.ir import (
+from decide.runtime import reference
+from decide.model.errors import EvaluationError
+from decide.compile.graph import dependencies, table_plan, topo_order
+from decide.model.ir import (
     Aggregator, AnyTest, Arith, Book, CompareTest, Field, HitPolicy, InputColumn, InputEntry,
     Literal, Loc, Name, NotTests, NullTest, OrTests, OutputColumn, OutputEntry, RangeTest, Rule,
     Table, Type,
 )
-from engine.values import Version
+from decide.model.values import Version
 
 DOMAINS = {
     Type.INTEGER: [0, 1, 2, 3, 5, 8, 10],

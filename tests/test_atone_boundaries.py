@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from decisions.names import FAULTS, format_fault, spellings
+import decide
+from decide.atone.names import FAULTS, format_fault, spellings
 
 TABLES = Path(__file__).resolve().parent.parent / "tables"
 
 
 @pytest.fixture(scope="module")
 def book():
-    return engine.load(TABLES)
+    return decide.load(TABLES)
 
 
 # A member who meets every condition (values are not the Tests sheet's).
@@ -232,23 +232,23 @@ def test_reasons_list_every_unmet_condition_in_table_order(book):
 
 # ---------------------------------------------------------------- missing and contradictory facts
 def test_late_payment_without_months_since_is_refused(book):
-    with pytest.raises(engine.CaseError, match="months_since_last_late_payment"):
+    with pytest.raises(decide.CaseError, match="months_since_last_late_payment"):
         elig(book, late_payment_count=1)
 
 
 def test_months_since_without_late_payment_is_refused(book):
-    with pytest.raises(engine.CaseError, match="late_payment_count"):
+    with pytest.raises(decide.CaseError, match="late_payment_count"):
         elig(book, late_payment_count=0, months_since_last_late_payment=3)
 
 
 def test_passport_without_issue_date_is_refused(book):
-    with pytest.raises(engine.CaseError, match="passport_issue_date"):
+    with pytest.raises(decide.CaseError, match="passport_issue_date"):
         elig(book, kyc_status="rejected", kyc_document="passport")
 
 
 @pytest.mark.parametrize("field", ["total_spent_yen", "unpaid_balance_yen", "months_of_use", "use_count"])
 def test_negative_numbers_are_refused(book, field):
-    with pytest.raises(engine.CaseError, match=field):
+    with pytest.raises(decide.CaseError, match=field):
         elig(book, **{field: -1})
 
 
@@ -293,12 +293,12 @@ def test_restriction_precedence(book):
 
 
 def test_purchase_needs_a_category(book):
-    with pytest.raises(engine.CaseError, match="category"):
+    with pytest.raises(decide.CaseError, match="category"):
         book.decide("purchase_restriction", {"merchant": "amazon", "amount_yen": 100})
 
 
 def test_unknown_category_is_refused(book):
-    with pytest.raises(engine.CaseError, match="category"):
+    with pytest.raises(decide.CaseError, match="category"):
         book.decide("purchase_restriction", {"category": "lottery"})
 
 
@@ -405,13 +405,13 @@ def test_long_vowel_variants():
 
 
 def test_name_check_needs_registered_kana(book):
-    with pytest.raises(engine.CaseError, match="registered_name_kana"):
+    with pytest.raises(decide.CaseError, match="registered_name_kana"):
         decline(book, registered_name_kana=None)
 
 
 @pytest.mark.parametrize("kana", ["山田 太郎", "ヤマダタロウ", "YAMADA TARO", "ヤマダ タロウ ジュニア"])
 def test_malformed_registered_kana_is_refused(book, kana):
-    with pytest.raises(engine.CaseError, match="registered_name_kana"):
+    with pytest.raises(decide.CaseError, match="registered_name_kana"):
         decline(book, registered_name_kana=kana)
 
 

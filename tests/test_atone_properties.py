@@ -22,13 +22,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import engine
-from engine.ir import Literal, RangeTest, Type
-from engine.resolve import literal_values
-from engine.values import Version, in_allowed
+import decide
+from decide.model.ir import Literal, RangeTest, Type
+from decide.compile.resolve import literal_values
+from decide.model.values import Version, in_allowed
 
 TABLES = Path(__file__).resolve().parent.parent / "tables"
-BOOK = engine.load(TABLES)
+BOOK = decide.load(TABLES)
 FIELDS = BOOK.ir.fields
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -98,11 +98,11 @@ def cases(decision: str, texts: dict | None = None, required=()):
     return st.fixed_dictionaries(req, optional=opt)
 
 
-def decide(decision: str, facts: dict):
+def run(decision: str, facts: dict):
     """Outputs, or None when the decision refuses the case (checked to be a documented refusal)."""
     try:
         return BOOK.decide(decision, facts).outputs
-    except engine.CaseError as e:
+    except decide.CaseError as e:
         assert e.field in DOCUMENTED_REFUSALS[decision], (e.field, str(e), facts)
         return None
 
@@ -152,7 +152,7 @@ def members(draw):
 @SETTINGS
 @given(members())
 def test_eligibility_outputs_are_allowed_values(facts):
-    out = decide("card_eligibility", facts)
+    out = run("card_eligibility", facts)
     assume(out is not None)
     check_allowed("card_eligibility", out)
     assert len(out["next_steps"]) == len(out["reasons"])
@@ -163,7 +163,7 @@ def test_eligibility_outputs_are_allowed_values(facts):
 @given(members(), st.integers(1, 10**7))
 def test_unpaid_balance_is_never_issuable(facts, unpaid):
     facts["unpaid_balance_yen"] = unpaid
-    out = decide("card_eligibility", facts)
+    out = run("card_eligibility", facts)
     assume(out is not None)
     assert out["card_status"] != "issuable"
     assert "unpaid_balance" in out["reasons"]
@@ -187,7 +187,7 @@ def issuable_candidates(draw):
 @settings(SETTINGS, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(issuable_candidates(), st.integers(0, 10**6), st.integers(0, 1000))
 def test_issuable_stays_issuable_when_spend_or_uses_rise(facts, more_yen, more_uses):
-    out = decide("card_eligibility", facts)
+    out = run("card_eligibility", facts)
     assume(out is not None and out["card_status"] == "issuable")
     top = lambda f: FIELDS[f].allowed.high.value  # stay inside the Glossary's range
     spend = min(facts["total_spent_yen"] + more_yen, top("total_spent_yen"))
@@ -200,7 +200,7 @@ def test_issuable_stays_issuable_when_spend_or_uses_rise(facts, more_yen, more_u
 @SETTINGS
 @given(members())
 def test_not_approved_kyc_is_never_issuable(facts):
-    out = decide("card_eligibility", facts)
+    out = run("card_eligibility", facts)
     assume(out is not None)
     if facts.get("kyc_status") != "approved":
         assert out["card_status"] in ("kyc_required", "kyc_fix_needed", "kyc_in_review")
@@ -214,7 +214,7 @@ MERCHANTS = ("amazon", "mercari", "qoo10", "yahoo_shopping", "yodobashi", "grl",
 @SETTINGS
 @given(cases("purchase_restriction", {"merchant": MERCHANTS}, required=("category",)))
 def test_purchase_outputs_are_allowed_values(facts):
-    out = decide("purchase_restriction", facts)
+    out = run("purchase_restriction", facts)
     assert out is not None
     check_allowed("purchase_restriction", out)
     assert out["allowed"] is (out["restriction"] == "none")
@@ -224,7 +224,7 @@ def test_purchase_outputs_are_allowed_values(facts):
 @given(cases("purchase_restriction", {"merchant": MERCHANTS}), st.sampled_from(CASHABLE))
 def test_cashable_category_is_never_allowed(facts, category):
     facts["category"] = category
-    out = decide("purchase_restriction", facts)
+    out = run("purchase_restriction", facts)
     assert out["allowed"] is False
     assert out["restriction"] == "cashable"
 
@@ -289,7 +289,7 @@ REMEDIES = _remedy_pairs()
 @SETTINGS
 @given(declines())
 def test_decline_outputs_are_allowed_values(facts):
-    out = decide("decline_diagnosis", facts)
+    out = run("decline_diagnosis", facts)
     assume(out is not None)
     check_allowed("decline_diagnosis", out)
     causes = list(out["causes"])
@@ -300,7 +300,7 @@ def test_decline_outputs_are_allowed_values(facts):
 @SETTINGS
 @given(declines())
 def test_every_cause_has_its_remedy_at_the_same_position(facts):
-    out = decide("decline_diagnosis", facts)
+    out = run("decline_diagnosis", facts)
     assume(out is not None)
     causes, remedies = list(out["causes"]), list(out["remedies"])
     assert len(causes) == len(remedies)
@@ -311,7 +311,7 @@ def test_every_cause_has_its_remedy_at_the_same_position(facts):
 @SETTINGS
 @given(declines())
 def test_causes_are_in_order_of_likelihood(facts):
-    out = decide("decline_diagnosis", facts)
+    out = run("decline_diagnosis", facts)
     assume(out is not None)
     order = list(FIELDS["causes"].allowed)
     idx = [order.index(c) for c in out["causes"]]
@@ -322,7 +322,7 @@ def test_causes_are_in_order_of_likelihood(facts):
 @given(declines(), st.sampled_from(CASHABLE))
 def test_cashable_category_is_always_a_restricted_item(facts, category):
     facts["category"] = category
-    out = decide("decline_diagnosis", facts)
+    out = run("decline_diagnosis", facts)
     assume(out is not None)
     assert "restricted_item" in out["causes"]
 
@@ -331,7 +331,7 @@ def test_cashable_category_is_always_a_restricted_item(facts, category):
 @given(declines(), st.integers(0, 10**6), st.integers(0, 10**6))
 def test_over_limit_exactly_when_amount_exceeds_limit(facts, amount, limit):
     facts.update(amount_yen=amount, available_limit_yen=limit)
-    out = decide("decline_diagnosis", facts)
+    out = run("decline_diagnosis", facts)
     assume(out is not None)
     assert ("over_limit" in out["causes"]) == (amount > limit)
 
@@ -348,7 +348,7 @@ def test_boundaries_come_from_the_tables(decision):
 def test_invariants_sheets_hold():
     """The engine's own counterexample search (``decide verify``) over each atone
     decision's Invariants sheet."""
-    from engine import verify
+    from decide.tools import verify
 
     suites = {s.target for s in BOOK.ir.invariants}
     assert {"card_eligibility", "purchase_restriction", "decline_diagnosis"} <= suites

@@ -13,8 +13,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import engine
-from engine.values import to_json
+import decide
+from decide.model.values import to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ROOT / "tables"
@@ -24,7 +24,7 @@ ATONE = ("card_eligibility", "purchase_restriction", "decline_diagnosis")
 
 @pytest.fixture(scope="module")
 def book():
-    return engine.load(TABLES)
+    return decide.load(TABLES)
 
 
 # ---------------------------------------------------------------- acceptance 1: the Tests sheets
@@ -56,7 +56,7 @@ def test_every_tests_sheet_case_passes(book):
 
 def test_tests_sheets_and_examples_pass_on_the_durable_backend(book):
     pytest.importorskip("durable")
-    durable = engine.load(TABLES, engine="durable")
+    durable = decide.load(TABLES, engine="durable")
     for target, case in _cases(book):
         facts = {k: to_json(v) for k, v in case.inputs.items()}
         assert durable.decide(target, facts).outputs == book.decide(target, facts).outputs, case.id
@@ -85,7 +85,7 @@ def test_every_rule_is_exercised_by_the_tests_sheets(book):
 
 
 def test_decide_test_command_passes():
-    proc = subprocess.run([sys.executable, "-c", "from decisions.cli import main; main()", "test", str(TABLES)],
+    proc = subprocess.run([sys.executable, "-c", "from decide.app.cli import main; main()", "test", str(TABLES)],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "passed" in proc.stdout + proc.stderr
@@ -120,7 +120,7 @@ def test_example_runs(book, path):
                          ids=lambda p: p.stem)
 def test_example_runs_from_the_command_line(path):
     for extra in ([], ["--explain"]):
-        proc = subprocess.run([sys.executable, "-c", "from decisions.cli import main; main()",
+        proc = subprocess.run([sys.executable, "-c", "from decide.app.cli import main; main()",
                                str(path), "--tables", str(TABLES), *extra],
                               capture_output=True, text=True, cwd=ROOT)
         assert proc.returncode == 0, proc.stderr
@@ -159,7 +159,7 @@ def test_spend_threshold_is_one_cell(tmp_path, book):
     cell.value = ">= 5000"
     wb.save(path)
 
-    edited = engine.load(copy)
+    edited = decide.load(copy)
     after = edited.decide("card_eligibility", MEMBER_4000).outputs
     assert after["card_status"] == "building_history"
     assert list(after["reasons"]) == ["low_spend"]
@@ -182,7 +182,7 @@ def test_rewording_a_remedy_is_one_cell(tmp_path):
                 if isinstance(c.value, str) and c.value.startswith('"名義はすべて大文字'))
     cell.value = '"名義は大文字で入力してください。"'
     wb.save(path)
-    out = engine.load(copy).decide("decline_diagnosis", {
+    out = decide.load(copy).decide("decline_diagnosis", {
         "category": "books", "entered_name": "yamada taro", "registered_name_kana": "ヤマダ タロウ"}).outputs
     assert list(out["remedies"]) == ["名義は大文字で入力してください。"]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from engine import CaseError
+import decide
+from decide import CaseError
 from tests.workbooks import table, write_workbook
 
 DECIDE = str(Path(sys.executable).with_name("decide"))
@@ -54,7 +54,7 @@ def run(args, tables_dir, stdin=None, real=False):
     if real:
         return subprocess.run([DECIDE, *argv], capture_output=True, text=True, input=stdin)
     from click.testing import CliRunner
-    from decisions.cli import main
+    from decide.app.cli import main
     r = CliRunner().invoke(main, argv, input=stdin)
     if r.exception is not None and not isinstance(r.exception, SystemExit):
         import traceback
@@ -188,7 +188,7 @@ def test_case_from_stdin(tables_dir):
 
 
 def test_api_case_error_carries_the_field(tables_dir):
-    book = engine.load(tables_dir)
+    book = decide.load(tables_dir)
     with pytest.raises(CaseError) as e:
         book.decide("Verdict", {"country": "DE"})
     assert e.value.field == "country"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-import engine
-from engine.coverage import FAIL_FILL, NONE_FILL, PASS_FILL, after_tests, coverage, write_report
-from engine.testing import run_tests
+import decide
+from decide.tools.coverage import FAIL_FILL, NONE_FILL, PASS_FILL, after_tests, coverage, write_report
+from decide.tools.testing import run_tests
 
 from . import workbooks as wbk
 from .workbooks import table, write_workbook
@@ -24,7 +24,7 @@ def _book(tmp_path):
                       [[1, "> 50000", False], [2, "[3000..50000]", True], [3, "-", True]])],
         sheets=[wbk.tests_sheet("Limit", ["INPUT amount", "EXPECT ok"],
                             [["big", 60000, False], ["mid", 3000, True], ["wrong", 70000, True]])])
-    return engine.load(tmp_path / "t")
+    return decide.load(tmp_path / "t")
 
 
 def _fill(cell) -> str:
@@ -81,12 +81,12 @@ def test_report_shows_actual_values_pass_fail_and_hits(tmp_path):
         if name not in ("Glossary", "Limit"):
             del keep[name]
     keep.save(again / "limits.xlsx")
-    assert engine.load(again).ir.tables["Limit"].annotations == ("test hits",)
+    assert decide.load(again).ir.tables["Limit"].annotations == ("test hits",)
 
 
 def test_report_of_the_shipped_tables(tmp_path):
     tables = Path(__file__).resolve().parents[1] / "tables"
-    rb = engine.load(tables)
+    rb = decide.load(tables)
     outcomes = run_tests(rb)
     path = write_report(rb, outcomes, tmp_path / "r.xlsx")
     wb = load_workbook(path)

@@ -16,12 +16,12 @@ import pytest
 
 pytest.importorskip("durable.engine")
 
-import engine  # noqa: E402
-from engine import reference  # noqa: E402
-from engine.durable_compile import compile_for_durable  # noqa: E402
-from engine.durable_runtime import DurableBackend  # noqa: E402
-from engine.errors import EvaluationError, WorkbookError  # noqa: E402
-from engine.ir import (  # noqa: E402
+import decide  # noqa: E402
+from decide.runtime import reference  # noqa: E402
+from decide.runtime.durable.compile import compile_for_durable  # noqa: E402
+from decide.runtime.durable.backend import DurableBackend  # noqa: E402
+from decide.model.errors import EvaluationError, WorkbookError  # noqa: E402
+from decide.model.ir import (  # noqa: E402
     AnyTest, CompareTest, HitPolicy, InputColumn, InputEntry, Literal, Loc, Name, OrTests,
     OutputColumn, OutputEntry, RangeTest, Rule, Table, Type,
 )
@@ -123,7 +123,7 @@ def test_native_keeps_working_when_durable_refuses_a_table(tmp_path):
     ins = [field(f"f{i}", Type.INTEGER) for i in range(260)]
     book = one_table("TooWide", HitPolicy.FIRST, ins, field("o", Type.INTEGER),
                      [([CompareTest(">", Literal(1))] * 260, 1)])
-    from engine import native
+    from decide.runtime import native
     fns = native.compile_book(book)
     assert fns["TooWide"]({f"f{i}": 2 for i in range(260)}).outputs == {"o": 1}
 
@@ -152,16 +152,16 @@ def test_two_backends_of_one_book_coexist():
 
 # --------------------------------------------------------------------------- shipped workbooks
 def test_shipped_tables_and_tests_sheets_pass_on_durable():
-    from engine.testing import run_tests
-    book = engine.load(ROOT / "tables", engine="durable")
+    from decide.tools.testing import run_tests
+    book = decide.load(ROOT / "tables", engine="durable")
     outcomes = run_tests(book)
     failed = [o.describe() for o in outcomes if not o.passed]
     assert outcomes and not failed, failed
 
 
 def test_shipped_tables_agree_with_native_on_the_tests_sheets():
-    dur = engine.load(ROOT / "tables", engine="durable")
-    nat = engine.load(ROOT / "tables")
+    dur = decide.load(ROOT / "tables", engine="durable")
+    nat = decide.load(ROOT / "tables")
     n = 0
     for suite in nat.ir.tests:
         for case in suite.cases:
@@ -181,9 +181,9 @@ def test_shipped_tables_agree_with_native_on_the_tests_sheets():
 THREAD_SCRIPT = textwrap.dedent("""
     import json, random, sys, threading
     sys.path.insert(0, {root!r})
-    import engine
+    import decide
     n = int(sys.argv[1])
-    book = engine.load({tables!r}, engine="durable")
+    book = decide.load({tables!r}, engine="durable")
     names = [d for d in book.decisions]
     rng = random.Random(7)
     work = []
@@ -265,11 +265,11 @@ def test_without_durable_rules_native_works_and_durable_fails_in_one_line(tmp_pa
         import sys
         sys.modules["durable"] = None  # as where it cannot be imported (Python 3.13)
         sys.path.insert(0, {str(ROOT)!r})
-        import engine
-        book = engine.load({str(ROOT / "tables")!r})
+        import decide
+        book = decide.load({str(ROOT / "tables")!r})
         print("native ok", len(book.decisions))
         try:
-            engine.load({str(ROOT / "tables")!r}, engine="durable")
+            decide.load({str(ROOT / "tables")!r}, engine="durable")
         except RuntimeError as e:
             print("durable:", e)
     """))
@@ -281,7 +281,7 @@ def test_without_durable_rules_native_works_and_durable_fails_in_one_line(tmp_pa
 
 
 def test_cli_engine_durable(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "decisions.cli", "test", str(ROOT / "tables"), "--engine", "durable"],
+    p = subprocess.run([sys.executable, "-m", "decide.app.cli", "test", str(ROOT / "tables"), "--engine", "durable"],
                        capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "0 failed" in p.stdout
@@ -316,7 +316,7 @@ def test_reloads_free_the_old_rulesets():
     def rss():
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * 4096 / 1e6
-    book = engine.load(ROOT / "tables", engine="durable")
+    book = decide.load(ROOT / "tables", engine="durable")
     for _ in range(3):
         book.reload()
     gc.collect()
@@ -355,11 +355,11 @@ def big_random_table(seed):
             a, b = sorted(rng.sample(dom, 2))
             return RangeTest(Literal(a), Literal(b), rng.random() < .5, rng.random() < .5)
         if k < 0.9:
-            from engine.ir import NullTest
+            from decide.model.ir import NullTest
             return NullTest()
         if k < 0.95:
             return OrTests(tuple(CompareTest("=", Literal(rng.choice(dom))) for _ in range(rng.randint(2, 4))))
-        from engine.ir import NotTests
+        from decide.model.ir import NotTests
         return NotTests((CompareTest("=", Literal(rng.choice(dom))),))
     rows = [([cell() for _ in range(ncols)], rng.choice(out.allowed) if ranked else i) for i in range(nrules)]
     book = one_table("Big", policy, ins, out, rows)

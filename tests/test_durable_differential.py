@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 pytest.importorskip("durable.engine")
 
-from engine import durable_compile, native  # noqa: E402
-from engine.durable_runtime import DurableBackend  # noqa: E402
-from engine.errors import EvaluationError  # noqa: E402
-from engine.ir import (  # noqa: E402
+from decide.runtime import native  # noqa: E402
+from decide.runtime.durable import compile as durable_compile  # noqa: E402
+from decide.runtime.durable.backend import DurableBackend  # noqa: E402
+from decide.model.errors import EvaluationError  # noqa: E402
+from decide.model.ir import (  # noqa: E402
     AnyTest, Arith, CompareTest, HitPolicy, InputColumn, InputEntry, Literal, Name, NotTests,
     NullTest, OrTests, OutputColumn, OutputEntry, RangeTest, Rule, Table, Type,
 )

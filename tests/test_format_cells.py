@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from engine import CaseError, WorkbookError
+import decide
+from decide import CaseError, WorkbookError
 from tests.workbooks import raw_sheet, set_cached_values, table, write_workbook
 
 DECIDE = str(Path(sys.executable).with_name("decide"))
@@ -141,7 +141,7 @@ def book(tmp_path_factory):
                     sheet=f"c{i}")
               for i, (cid, header, cell, _) in enumerate(CELL_CASES)]
     write_workbook(d / "cells.xlsx", glossary=glossary, tables=tables)
-    return engine.load(d)
+    return decide.load(d)
 
 
 @pytest.mark.parametrize("cid,header,cell,cases", CELL_CASES, ids=[c[0] for c in CELL_CASES])
@@ -191,7 +191,7 @@ def out_book(tmp_path_factory):
          "amount_yen - 0.1", None, None],
     ]
     write_workbook(d / "out.xlsx", glossary=OUT_GLOSSARY, tables=[table("Out", "FIRST", cols, rules)])
-    return engine.load(d)
+    return decide.load(d)
 
 
 def test_output_literals_and_arithmetic(out_book):
@@ -264,7 +264,7 @@ def test_table_without_input_column_always_matches(tmp_path):
                    tables=[table("Rate", "FIRST", ["OUTPUT base_rate"], [["r1", "0.05"]]),
                            table("Fee", "FIRST", ["INPUT amount_yen", "OUTPUT fee"],
                                  [[1, "> 0", "amount_yen * base_rate"]])])
-    b = engine.load(tmp_path)
+    b = decide.load(tmp_path)
     assert b.decide("Rate", {}).outputs == {"base_rate": D("0.05")}
     r = b.decide("Fee", {"amount_yen": 1000})
     assert r.outputs == {"fee": D("50")}
@@ -274,7 +274,7 @@ def test_table_without_input_column_always_matches(tmp_path):
 # --------------------------------------------------------------------------- load errors
 def load_errors(path) -> list:
     with pytest.raises(WorkbookError) as e:
-        engine.load(path)
+        decide.load(path)
     return [d for d in e.value.diagnostics if d.severity == "error"]
 
 
@@ -314,7 +314,7 @@ def test_empty_interval_is_error(tmp_path, cell):
 
 
 def test_single_point_interval_is_not_empty(tmp_path):
-    b = engine.load(_single_table_book(tmp_path, "amount_yen", "[5..5]"))
+    b = decide.load(_single_table_book(tmp_path, "amount_yen", "[5..5]"))
     assert b.decide("T", {"amount_yen": 5}).outputs["hit"] is True
 
 
@@ -341,7 +341,7 @@ def test_formulas_with_cached_values_read_through_the_value(tmp_path):
                                      [[1, "=1000*3", '="""JP"""', "=2+3"]])])
     # a formula's cached text is read like typed text: it shows "JP", quotes included
     set_cached_values(p, {("T", "B6"): 3000, ("T", "C6"): '"JP"', ("T", "D6"): 5})
-    b = engine.load(tmp_path)
+    b = decide.load(tmp_path)
     assert b.decide("T", {"amount_yen": 3000, "country": "JP"}).outputs["hit"] == 5
     assert b.decide("T", {"amount_yen": 3001, "country": "JP"}).outputs["hit"] is None
     # the cached value of a formula in a text column is a text, even when it looks like a code
@@ -353,7 +353,7 @@ def test_identical_redeclaration_is_fine(tmp_path):
     write_workbook(tmp_path / "a.xlsx", glossary=g,
                    tables=[table("A", "FIRST", ["INPUT country", "OUTPUT hit"], [[1, '"JP"', True]])])
     write_workbook(tmp_path / "b.xlsx", glossary=g[:1])
-    assert engine.load(tmp_path).decide("A", {"country": "JP"}).outputs["hit"] is True
+    assert decide.load(tmp_path).decide("A", {"country": "JP"}).outputs["hit"] is True
 
 
 @pytest.mark.parametrize("second", [("country", "text", '"JP","FR"', "国"),
@@ -384,7 +384,7 @@ def test_ignored_sheets_do_not_break_loading(tmp_path):
     write_workbook(tmp_path / "w.xlsx", glossary=[("country", "text"), ("hit", "boolean")],
                    tables=[table("T", "FIRST", ["INPUT country", "OUTPUT hit"], [[1, '"JP"', True]])],
                    sheets=[raw_sheet("Notes", [["メモ", "anything"], ["=1+", 3]])])
-    b = engine.load(tmp_path)
+    b = decide.load(tmp_path)
     assert [l.sheet for l in b.ir.ignored_sheets] == ["Notes"]
 
 
@@ -408,8 +408,8 @@ def _tests_book(tmp_path, cases_c, cases_r, cases_d):
 
 
 def _outcomes(path):
-    from engine.testing import run_tests
-    return {o.case.id: o for o in run_tests(engine.load(path))}
+    from decide.tools.testing import run_tests
+    return {o.case.id: o for o in run_tests(decide.load(path))}
 
 
 def test_tests_sheet_dates_decimals_and_lists(tmp_path):
@@ -445,7 +445,7 @@ def test_tests_sheet_collect_compares_as_set_rule_order_as_sequence(tmp_path):
 
 def test_decide_test_cli_reports_failures_exit_1(tmp_path):
     from click.testing import CliRunner
-    from decisions.cli import main
+    from decide.app.cli import main
     path = _tests_book(tmp_path, cases_c=[["c_ok", 0, '"b"']], cases_r=[["r_bad", 7, '"a","b"']],
                        cases_d=[["d_ok", '"2020-02-03"', 0.3, 'date("2020-03-01")', True]])
     r = CliRunner().invoke(main, ["test", str(path)])
@@ -464,10 +464,10 @@ def test_computed_output_never_breaks_its_glossary_declaration(tmp_path, facts):
     write_workbook(tmp_path / "w.xlsx",
                    glossary=[("n", "integer"), ("half", "integer"), ("pct", "number", "[0..100]")],
                    tables=[table("H", "FIRST", ["INPUT n", "OUTPUT half", "OUTPUT pct"], [[1, "-", "n / 2", "n * 10"]])])
-    b = engine.load(tmp_path)
+    b = decide.load(tmp_path)
     try:
         o = b.decide("H", facts).outputs
-    except engine.EvaluationError:
+    except decide.EvaluationError:
         return
     assert o["half"] is None or (isinstance(o["half"], int) and o["half"] * 2 == facts["n"])
     assert o["pct"] is None or 0 <= o["pct"] <= 100
@@ -482,7 +482,7 @@ def test_advice_for_a_code_in_a_text_column_works(tmp_path):
     assert '"123"' in d.message
     book_dir = _single_table_book(tmp_path / "b", "name", "123")  # the same cell, formatted as text
     try:
-        b = engine.load(book_dir)
+        b = decide.load(book_dir)
     except WorkbookError:
         assert "format the cell as text" not in d.message, d.message
         return
@@ -505,16 +505,16 @@ def test_bare_word_that_is_neither_field_nor_allowed_value(tmp_path, header, cel
 def test_arithmetic_overflow_is_null_or_evaluation_error_not_a_crash(tmp_path, n_type):
     write_workbook(tmp_path / "w.xlsx", glossary=[("n", n_type), ("o", "number")],
                    tables=[table("T", "FIRST", ["INPUT n", "OUTPUT o"], [[1, "-", "n ** n"]])])
-    b = engine.load(tmp_path)
+    b = decide.load(tmp_path)
     assert b.decide("T", {"n": 3}).outputs == {"o": 27}
     try:
         out = b.decide("T", {"n": 5000}).outputs["o"]
-    except engine.EvaluationError:
+    except decide.EvaluationError:
         out = None
     assert out is None  # FEEL numbers are decimal128: out of range is null
     # and the CLI prints it (or an error line) instead of crashing; batch goes on
     from click.testing import CliRunner
-    from decisions.cli import main
+    from decide.app.cli import main
     (tmp_path / "c.json").write_text('{"n": 5000}')
     (tmp_path / "c.jsonl").write_text('{"n": 5000}\n{"n": 2}\n')
     r = CliRunner().invoke(main, [str(tmp_path / "c.json"), "-d", "T", "--tables", str(tmp_path)])

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from engine import EvaluationError, WorkbookError
+import decide
+from decide import EvaluationError, WorkbookError
 from tests.workbooks import table, write_workbook
 
 DECIDE = str(Path(sys.executable).with_name("decide"))
@@ -78,7 +78,7 @@ POLICY_TABLES = [
 def book(tmp_path_factory):
     d = tmp_path_factory.mktemp("policies")
     write_workbook(d / "policies.xlsx", glossary=GLOSSARY, tables=POLICY_TABLES)
-    return engine.load(d)
+    return decide.load(d)
 
 
 def ids(result, table=None):
@@ -215,7 +215,7 @@ def test_letters_and_full_names_are_the_same_policy(tmp_path):
     write_workbook(tmp_path / "w.xlsx", glossary=gl, tables=[
         table(f"T{i}", p, ["INPUT score", f"OUTPUT o{i}"], [[1, ">= 0", 1], [2, ">= 5", 2]])
         for i, p in enumerate(pols)])
-    b = engine.load(tmp_path)
+    b = decide.load(tmp_path)
     outs = [b.decide(f"T{i}", {"score": 1}).outputs[f"o{i}"] for i in range(8)]
     assert outs == [1, 1, 1, 1, [1], [1], 1, 1]
     assert b.decide("T2", {"score": 6}).outputs["o2"] == 3
@@ -227,7 +227,7 @@ def test_priority_policies_need_allowed_values(tmp_path, policy):
     write_workbook(tmp_path / "w.xlsx", glossary=[("score", "integer"), ("grade", "text")],
                    tables=[table("T", policy, ["INPUT score", "OUTPUT grade"], [[1, "-", '"a"']])])
     with pytest.raises(WorkbookError) as e:
-        engine.load(tmp_path)
+        decide.load(tmp_path)
     d = e.value.diagnostics[0]
     assert d.cell == "C5" and "allowed values" in d.message
 
@@ -265,7 +265,7 @@ def types_book(tmp_path_factory):
               [[1, ">= 0", '"a"', 'date("2024-01-02")', '"2.0.1"', "true"],
                [2, ">= 5", '"c"', 'date("2024-01-01")', '"10.0"', "false"]]),
     ])
-    return engine.load(d)
+    return decide.load(d)
 
 
 FULL = {"in_text": "JP", "in_number": 1, "in_integer": 4, "in_boolean": True, "in_date": "2024-01-01",
@@ -316,7 +316,7 @@ def test_text_list_output_written_as_sfeel_list_under_single_hit(tmp_path):
     """WORKBOOK_FORMAT: a text list is written as an S-FEEL list ("a","b")."""
     write_workbook(tmp_path / "w.xlsx", glossary=[("n", "integer"), ("tags", "text list")],
                    tables=[table("T", "FIRST", ["INPUT n", "OUTPUT tags"], [[1, "-", '"a","b"']])])
-    assert list(engine.load(tmp_path).decide("T", {"n": 1}).outputs["tags"]) == ["a", "b"]
+    assert list(decide.load(tmp_path).decide("T", {"n": 1}).outputs["tags"]) == ["a", "b"]
 
 
 def test_version_comparison_is_part_by_part(types_book):
@@ -359,7 +359,7 @@ def chain(tmp_path_factory):
               [["r1", '"young"', '"high"'], ["r2", '"low_income"', '"medium"'], ["r3", '"foreign"', '"high"'],
                ["r4", "-", '"low"']]),
     ])
-    return engine.load(d)
+    return decide.load(d)
 
 
 def test_chaining_evaluates_upstream_tables(chain):
@@ -439,7 +439,7 @@ def test_text_list_output_cells_under_single_hit(tmp_path, cell, expected):
     write_workbook(tmp_path / "w.xlsx", glossary=[("n", "integer"), ("in_tags", "text list"),
                                                   ("tags", "text list")],
                    tables=[table("T", "FIRST", ["INPUT n", "OUTPUT tags"], [[1, "-", cell]])])
-    out = engine.load(tmp_path).decide("T", {"n": 1, "in_tags": ["b", "c"]}).outputs["tags"]
+    out = decide.load(tmp_path).decide("T", {"n": 1, "in_tags": ["b", "c"]}).outputs["tags"]
     assert (None if out is None else list(out)) == expected
 
 
@@ -451,7 +451,7 @@ def test_priority_with_one_ranked_output_and_a_free_text_output(tmp_path):
                    tables=[table("P", "P", ["INPUT score", "OUTPUT grade", "OUTPUT message"],
                                  [[1, ">= 0", '"bronze"', '"keep going"'], [2, ">= 90", '"gold"', '"great"'],
                                   [3, ">= 50", '"silver"', '"good"']])])
-    b = engine.load(tmp_path)
+    b = decide.load(tmp_path)
     r = b.decide("P", {"score": 95})
     assert r.outputs == {"grade": "gold", "message": "great"} and ids(r) == ["2"]
     assert b.decide("P", {"score": 60}).outputs == {"grade": "silver", "message": "good"}
@@ -466,7 +466,7 @@ def test_multi_hit_columns_stay_aligned_when_a_rule_outputs_null(tmp_path, polic
                    glossary=[("n", "integer"), ("grade", "text", GRADES), ("fee", "number")],
                    tables=[table("M", policy, ["INPUT n", "OUTPUT grade", "OUTPUT fee"],
                                  [[1, "-", '"bronze"', 1], [2, "-", "null", 2], [3, "-", '"gold"', None]])])
-    r = engine.load(tmp_path).decide("M", {"n": 1})
+    r = decide.load(tmp_path).decide("M", {"n": 1})
     rows = list(zip(r.outputs["grade"], r.outputs["fee"]))
     assert len(r.outputs["grade"]) == len(r.outputs["fee"]) == len(r.fired) == 3
     assert sorted(rows, key=repr) == sorted([("bronze", 1), (None, 2), ("gold", None)], key=repr)

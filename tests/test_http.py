@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-import engine
-from decisions.http import Service
+import decide
+from decide.app.http import Service
 
 TABLES = Path(__file__).resolve().parents[1] / "tables"
 
@@ -23,7 +23,7 @@ def server(tmp_path):
     from waitress import create_server
     copy = tmp_path / "tables"
     shutil.copytree(TABLES, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    app = Service(engine.load(copy))
+    app = Service(decide.load(copy))
     srv = create_server(app, host="127.0.0.1", port=0, threads=8)
     def run():
         try:
@@ -52,7 +52,7 @@ def call(url, path, body=None, method=None):
 def edit_first_cell(tables: Path, table_name: str, text: str, save: bool = True):
     """Write ``text`` into the first input cell of rule 1 of a table in a copy of the
     tables; returns the cell and the (unsaved when save=False) workbook."""
-    cell = engine.load(tables).ir.tables[table_name].rules[0].inputs[0].loc
+    cell = decide.load(tables).ir.tables[table_name].rules[0].inputs[0].loc
     wb = load_workbook(tables / cell.workbook)
     wb[cell.sheet][cell.cell] = text
     if save:
@@ -117,7 +117,7 @@ def test_a_body_over_the_limit_is_refused(server):
 
 def test_concurrent_requests_equal_the_direct_results(server):
     url, copy, _ = server
-    book = engine.load(copy)
+    book = decide.load(copy)
     cases = [{"category": c, "amount_yen": a, "recurring": r}
              for c in ("books", "gift_card", "kindle", "subscription", "fashion")
              for a in (0, 2999, 3000, 50000) for r in (False, True)]
@@ -168,7 +168,7 @@ def test_watch_reloads_an_edited_workbook(tmp_path):
     import time
     copy = tmp_path / "tables"
     shutil.copytree(TABLES, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    app = Service(engine.load(copy), watch=0.2)
+    app = Service(decide.load(copy), watch=0.2)
     try:
         assert app.book.decide("card_eligibility", MEMBER).outputs["card_status"] == "issuable"
         edit_first_cell(copy, "TrackRecordSpend", ">= 5000")

@@ -7,10 +7,10 @@ import itertools
 
 from hypothesis import given, strategies as st
 
-from engine import reference
-from engine.analysis import table_diff
-from engine.errors import EvaluationError
-from engine.ir import (
+from decide.runtime import reference
+from decide.tools.analysis import table_diff
+from decide.model.errors import EvaluationError
+from decide.model.ir import (
     Aggregator, Book, HitPolicy, InputColumn, InputEntry, Literal, Name, OutputColumn, OutputEntry, Rule, Table,
 )
 

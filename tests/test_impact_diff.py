@@ -6,8 +6,8 @@ import json
 
 from click.testing import CliRunner
 
-from decisions.cli import main
-from engine.impact import diff, format_text
+from decide.app.cli import main
+from decide.tools.diff import diff, format_text
 
 from .workbooks import table, write_workbook
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from engine import reference
-from engine.analysis import analyze_table
-from engine.errors import EvaluationError
-from engine.ir import (
+from decide.runtime import reference
+from decide.tools.analysis import analyze_table
+from decide.model.errors import EvaluationError
+from decide.model.ir import (
     AnyTest, Book, CompareTest, Field, HitPolicy, InputColumn, InputEntry, Literal, Loc, Name,
     NotTests, NullTest, OrTests, OutputColumn, OutputEntry, RangeTest, Rule, Table, Type,
 )
@@ -221,7 +221,7 @@ def expr_test():
 
 @st.composite
 def expr_tables(draw):
-    from engine.ir import Arith
+    from decide.model.ir import Arith
     hp = HitPolicy(draw(st.sampled_from(["U", "F"])))
     with_s = draw(st.booleans())
     cols = [InputColumn("n - m", Arith("-", Name("n"), Name("m")), Type.INTEGER, None, LOC.at("B5"))]

@@ -5,10 +5,10 @@ import json
 
 from click.testing import CliRunner
 
-import engine
-from decisions.cli import main
-from engine.lint import lint
-from engine.trace import why_not, why_not_lines
+import decide
+from decide.app.cli import main
+from decide.tools.lint import lint
+from decide.tools.trace import why_not, why_not_lines
 
 from .workbooks import invariants_sheet, table, write_workbook
 
@@ -44,7 +44,7 @@ def test_lint_cli_text_json_and_exit_codes(tmp_path):
     assert ("L103", None) in codes  # "kindle" falls through
     gap = next(d for d in data["diagnostics"] if d["code"] == "L103")
     assert gap["witness"]["category"] == "kindle"
-    assert engine.load(bad).decide("Limit", gap["witness"]).fired == ()
+    assert decide.load(bad).decide("Limit", gap["witness"]).fired == ()
     assert gap["workbook"] == "book.xlsx" and gap["sheet"] == "Limit" and gap["cell"] == "B1"
     r = CliRunner().invoke(main, ["lint", str(tmp_path / "nowhere")])
     assert r.exit_code == 2
@@ -56,7 +56,7 @@ def test_lint_reports_ignored_sheets_and_unreturned_outputs(tmp_path):
     wb = load_workbook(p / "book.xlsx")
     wb.create_sheet("Notes")["A1"] = "メモ"
     wb.save(p / "book.xlsx")
-    diags = lint(engine.load(p, services=[]).ir)
+    diags = lint(decide.load(p, services=[]).ir)
     assert any(d.code == "L122" and d.loc.sheet == "Notes" for d in diags)
 
 
@@ -80,7 +80,7 @@ def test_verify_cli(tmp_path):
 
 def test_why_not_names_the_first_failing_cell_and_the_value(tmp_path):
     p = _write(tmp_path / "t", GOOD)
-    rb = engine.load(p)
+    rb = decide.load(p)
     traces = why_not(rb.ir, "Limit", {"category": "books", "amount": 500, "limit": 1000})
     t = traces[0]
     assert t.fired == ["3"]
@@ -98,13 +98,13 @@ def test_why_not_names_the_first_failing_cell_and_the_value(tmp_path):
 
 
 def test_outputs_no_decision_returns(tmp_path):
-    from engine.ir import DecisionService
+    from decide.model.ir import DecisionService
     write_workbook(tmp_path / "s" / "book.xlsx",
                    glossary=[("amount", "integer", "[0..1000]"), ("ok", "boolean"), ("note", "text")],
                    tables=[table("Limit", "FIRST", ["INPUT amount", "OUTPUT ok", "OUTPUT note"],
                                  [[1, "> 100", False, '"big"'], [2, "-", True, '"small"']])])
     svc = DecisionService("limit_check", ("amount",), ("ok",))
-    diags = lint(engine.load(tmp_path / "s", services=[svc]).ir)
+    diags = lint(decide.load(tmp_path / "s", services=[svc]).ir)
     l121 = [d for d in diags if d.code == "L121"]
     assert len(l121) == 1 and '"note"' in l121[0].message and l121[0].loc.cell == "D5"
 
@@ -118,7 +118,7 @@ def test_findings_in_a_chained_table_come_with_a_case_of_its_decision(tmp_path):
                       [[1, "< 3000", '"low"'], [2, "< 50000", '"mid"'], [3, "-", '"high"']]),
                 table("Decide", "UNIQUE", ["INPUT band", "OUTPUT ok"],
                       [[1, '"low"', True], [2, '"low", "mid"', False]])])
-    rb = engine.load(tmp_path / "c")
+    rb = decide.load(tmp_path / "c")
     diags = {d.code: d for d in lint(rb.ir) if d.table == "Decide"}
     gap, overlap = diags["L103"], diags["L101"]
     assert gap.witness == {"band": "high"}
@@ -127,7 +127,7 @@ def test_findings_in_a_chained_table_come_with_a_case_of_its_decision(tmp_path):
     assert not [f for f in res.fired if f.table == "Decide"] and res.outputs == {"ok": None}
     assert gap.decision_case["amount"] >= 50000
     import pytest
-    from engine.errors import EvaluationError
+    from decide.model.errors import EvaluationError
     with pytest.raises(EvaluationError):
         rb.decide("Decide", overlap.decision_case)
     assert "A case of decision Decide that gets there" in gap.message

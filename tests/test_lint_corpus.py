@@ -1,15 +1,15 @@
 """The planted-defect corpus: workbooks built here with openpyxl, each with known
 defects.  Lint must find every defect, and each witness case, fed back through
-``engine.load(...).decide(...)``, must really exhibit it.  Defect-free tables must
+``decide.load(...).decide(...)``, must really exhibit it.  Defect-free tables must
 give no finding at all."""
 from __future__ import annotations
 
 import pytest
 
-import engine
-from engine import reference
-from engine.errors import EvaluationError
-from engine.lint import lint
+import decide
+from decide.runtime import reference
+from decide.model.errors import EvaluationError
+from decide.tools.lint import lint
 
 from .workbooks import table, write_workbook
 
@@ -235,7 +235,7 @@ TABLE_CODES = {"L101", "L102", "L103", "L104", "L105", "L106", "L107", "L108"}
 def _load(tmp_path, name, glossary, spec):
     glossary = [g for g in glossary]
     write_workbook(tmp_path / name / "book.xlsx", glossary=glossary, tables=[spec])
-    return engine.load(tmp_path / name)
+    return decide.load(tmp_path / name)
 
 
 def _subject(d, book):

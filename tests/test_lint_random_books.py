@@ -9,11 +9,11 @@ import itertools
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from engine import reference
-from engine.analysis import analyze_table
-from engine.errors import EvaluationError
-from engine.lint import lint
-from engine.values import in_allowed
+from decide.runtime import reference
+from decide.tools.analysis import analyze_table
+from decide.model.errors import EvaluationError
+from decide.tools.lint import lint
+from decide.model.values import in_allowed
 
 from .strategies import DOMAINS, case_for, make_book, tables_and_fields
 
@@ -97,7 +97,7 @@ def test_lint_on_random_books(ft):
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(tables_and_fields(), st.data())
 def test_why_not_on_random_books(ft, data):
-    from engine.trace import why_not, why_not_lines
+    from decide.tools.trace import why_not, why_not_lines
     fields, tables = ft
     book = make_book(fields, tables)
     for name in book.decisions:

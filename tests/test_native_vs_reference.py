@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from engine import native
+from decide.runtime import native
 
 from .strategies import case_for, make_book, outcome_native, outcome_reference, tables_and_fields
 

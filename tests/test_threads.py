@@ -15,8 +15,8 @@ from decimal import Decimal
 
 import pytest
 
-import engine
-from engine import EvaluationError
+import decide
+from decide import EvaluationError
 from tests.workbooks import table, write_workbook
 
 CATEGORIES = [f"cat{i:02d}" for i in range(40)]
@@ -123,7 +123,7 @@ def book(tmp_path_factory):
     t = tables()
     write_workbook(d / "card.xlsx", glossary=GLOSSARY, tables=t[:5])
     write_workbook(d / "purchase.xlsx", glossary=GLOSSARY, tables=t[5:])
-    return engine.load(d)
+    return decide.load(d)
 
 
 def random_case(rng: random.Random) -> dict:
@@ -259,7 +259,7 @@ def test_reload_while_threads_decide_gives_whole_versions(tmp_path):
         os.replace(tmp / "w.xlsx", tmp_path / "w.xlsx")
 
     version(1)
-    book = engine.load(tmp_path / "w.xlsx")
+    book = decide.load(tmp_path / "w.xlsx")
     allowed = {(("word", "one"),), (("word", "two"),)}
     rows = {("Band", "b", 6), ("Word", "one", 6), ("Word", "two", 6)}
     seen, bad, stop = set(), [], threading.Event()

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-import engine
-from engine.verify import assert_invariants, check_invariants
+import decide
+from decide.tools.verify import assert_invariants, check_invariants
 
 from .workbooks import invariants_sheet, table, write_workbook
 
@@ -16,7 +16,7 @@ TABLES = Path(__file__).resolve().parents[1] / "tables"
 
 
 def test_every_invariant_of_the_shipped_tables_holds():
-    failures = check_invariants(engine.load(TABLES), examples=100, seed=0)
+    failures = check_invariants(decide.load(TABLES), examples=100, seed=0)
     assert failures == [], "\n\n".join(f.describe() for f in failures)
 
 
@@ -24,13 +24,13 @@ def test_a_planted_wrong_rule_in_a_copy_of_the_shipped_tables_is_caught(tmp_path
     copy = tmp_path / "tables"
     shutil.copytree(TABLES, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     # the rule "recurring = true → recurring billing" of table RecurringBilling
-    t = engine.load(TABLES).ir.tables["RecurringBilling"]
+    t = decide.load(TABLES).ir.tables["RecurringBilling"]
     col = next(i for i, c in enumerate(t.inputs) if c.field == "recurring")
     cell = next(r.inputs[col].loc for r in t.rules if r.inputs[col].text == "true")
     wb = load_workbook(copy / cell.workbook)
     wb[cell.sheet][cell.cell] = "false"  # planted: "recurring = false is recurring billing"
     wb.save(copy / cell.workbook)
-    rb = engine.load(copy)
+    rb = decide.load(copy)
     failures = check_invariants(rb, examples=100, seed=0, decisions=["purchase_restriction"])
     ids = {f.prop.id for f in failures}
     assert "recurring_never_allowed" in ids
@@ -64,15 +64,15 @@ def test_an_off_by_one_threshold_is_found_at_the_boundary(tmp_path):
 
 def test_a_correct_threshold_passes_and_the_helper_raises_on_failure(tmp_path):
     _boundary_book(tmp_path, ">= 3000")
-    assert_invariants(engine.load(tmp_path / "b"), examples=50)
+    assert_invariants(decide.load(tmp_path / "b"), examples=50)
     _boundary_book(tmp_path, "> 3000")
     with pytest.raises(AssertionError, match="big_refused"):
-        assert_invariants(engine.load(tmp_path / "b"), examples=50)
+        assert_invariants(decide.load(tmp_path / "b"), examples=50)
 
 
 def test_verify_on_a_bare_book_uses_the_reference_interpreter(tmp_path):
     _boundary_book(tmp_path, "> 3000")
-    book = engine.load(tmp_path / "b").ir
+    book = decide.load(tmp_path / "b").ir
     failures = check_invariants(book, examples=50, seed=2)
     assert failures and failures[0].case == {"amount": 3000}
 
@@ -82,12 +82,12 @@ def test_a_planted_threshold_deep_in_card_eligibility_is_caught_minimally(tmp_pa
     condition of issuance shows it; verify finds one and strips it to what matters."""
     copy = tmp_path / "tables"
     shutil.copytree(TABLES, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    t = engine.load(TABLES).ir.tables["TrackRecordMonths"]
+    t = decide.load(TABLES).ir.tables["TrackRecordMonths"]
     cell = next(r.inputs[0].loc for r in t.rules if r.inputs[0].text == ">= 2")
     wb = load_workbook(copy / cell.workbook)
     wb[cell.sheet][cell.cell] = ">= 1"
     wb.save(copy / cell.workbook)
-    rb = engine.load(copy)
+    rb = decide.load(copy)
     failures = check_invariants(rb, examples=200, seed=0, decisions=["card_eligibility"])
     assert [f.prop.id for f in failures] == ["short_history_never_issuable"]
     case = failures[0].case

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from engine import WorkbookError
+import decide
+from decide import WorkbookError
 from tests.workbooks import Text, invariants_sheet, raw_sheet, table, write_workbook
 from tests.workbooks import tests_sheet as make_tests_sheet
 
@@ -130,7 +130,7 @@ def tables_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def diagnostics(tables_dir):
     with pytest.raises(WorkbookError) as e:
-        engine.load(tables_dir)
+        decide.load(tables_dir)
     return [d for d in e.value.diagnostics if d.severity == "error"]
 
 
@@ -232,7 +232,7 @@ def test_cli_unreadable_workbook_exit_2(tmp_path):
 # --------------------------------------------------------------------------- silent picks
 def _errors(path):
     with pytest.raises(WorkbookError) as e:
-        engine.load(path)
+        decide.load(path)
     return [d for d in e.value.diagnostics if d.severity == "error"]
 
 
@@ -272,11 +272,11 @@ def test_pathological_cell_is_a_workbook_error_not_a_crash(tmp_path, cell):
     write_workbook(tmp_path / "w.xlsx", glossary=[("a", "number"), ("o", "number")],
                    tables=[table("T", "FIRST", ["INPUT a", "OUTPUT o"], [[1, cell, 1], [2, Text("=> 3"), 2]])])
     try:
-        b = engine.load(tmp_path)
+        b = decide.load(tmp_path)
     except WorkbookError as e:
         cells = {d.cell for d in e.diagnostics}
         assert "B7" in cells  # the load went on to the other cells
         return
     except (RecursionError, ValueError) as e:
-        pytest.fail(f"engine.load crashed with {type(e).__name__}: {str(e)[:100]}")
+        pytest.fail(f"decide.load crashed with {type(e).__name__}: {str(e)[:100]}")
     raise AssertionError(f"loaded: {b}")

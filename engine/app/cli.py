@@ -1,0 +1,326 @@
+"""The ``decide`` command: a thin click layer over the engine's API.
+
+Exit codes: 0 ok, 1 an evaluation or test failure, 2 bad input (workbook or case)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from decimal import Decimal
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import click
+
+import decide
+from decide.model.errors import CaseError, EvaluationError, WorkbookError
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
+
+
+def shipped_tables() -> str:
+    """The workbooks an installed application ships (the ``decide.tables`` entry point;
+    decide's own distribution declares the atone tables), wherever it is installed."""
+    for ep in entry_points(group="decide.tables"):
+        try:
+            return str(ep.load()())
+        except Exception:  # an application that fails to import does not break the CLI
+            continue
+    fail("no tables given and none installed: name a directory of workbooks with --tables DIR")
+
+
+class _Encoder(json.JSONEncoder):
+    def default(self, o):
+        if isinstance(o, Decimal):
+            return int(o) if o == o.to_integral_value() else float(o)
+        return super().default(o)
+
+
+def dumps(obj, pretty: bool = True) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2 if pretty else None, cls=_Encoder)
+
+
+def fail(message: str, code: int = EXIT_BAD):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def load_rulebook(tables: str | None, engine_name: str = "native") -> decide.Rulebook:
+    path = tables or shipped_tables()
+    try:
+        return decide.load(path, engine=engine_name)
+    except WorkbookError as e:
+        for d in e.diagnostics:
+            click.echo(f"{d.severity}: {d} [{d.code}]", err=True)
+        n = sum(d.severity == "error" for d in e.diagnostics)
+        fail(f"{n} error{'s' if n != 1 else ''} in the workbooks under {path}; nothing was loaded")
+    except (ImportError, RuntimeError) as e:
+        fail(str(e))
+
+
+def read_case(path: str) -> dict:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8-sig")
+    except OSError as e:
+        fail(f"{path}: cannot read the case file: {e.strerror or e}")
+    except UnicodeDecodeError:
+        fail(f"{path}: the case file is not UTF-8 text")
+    try:
+        case = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as e:
+        fail(f"{path}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
+    except RecursionError:
+        fail(f"{path}: the JSON is nested too deeply to be a case")
+    except ValueError as e:  # e.g. an integer of thousands of digits
+        fail(f"{path}: not a usable JSON case: {e}")
+    if not isinstance(case, dict):
+        fail(f"{path}: a case file is a JSON object of facts, e.g. "
+             '{"decision": "card_eligibility", "kyc_status": "approved"}')
+    return case
+
+
+TABLES_OPT = click.option("--tables", "tables", type=click.Path(), default=None,
+                          help="Directory of workbooks (default: the shipped tables/).")
+ENGINE_OPT = click.option("--engine", "engine_name", type=click.Choice(["native", "durable"]),
+                          default="native", show_default=True,
+                          help="Runtime: the compiled native one, or durable_rules (Rete).")
+
+
+class DefaultGroup(click.Group):
+    """``decide CASE.json`` runs the default command; ``decide tables`` etc. are subcommands."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="decide")
+def main():
+    """Decision tables in Excel, compiled and served.
+
+    \b
+    Example:
+      decide examples/eligibility_issuable.json
+      decide examples/decline_several_causes.json --explain
+      decide test
+    """
+
+
+@main.command("run")
+@click.argument("case", type=click.Path(allow_dash=True))
+@click.option("--decision", "-d", default=None, help='Decision or table to run (else the case\'s "decision" key).')
+@TABLES_OPT
+@ENGINE_OPT
+@click.option("--explain", is_flag=True, help="Say which rules fired and why, in the workbook's terms.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+def run(case, decision, tables, engine_name, explain, fmt):
+    """Decide one case: CASE is a JSON file of facts (or - for stdin).
+
+    \b
+    Example:
+      decide examples/purchase_gift_card_amazon.json
+      decide case.json --decision purchase_restriction --explain
+      echo '{"category": "books", "amount_yen": 1200}' | decide - -d purchase_restriction
+    """
+    facts = read_case(case)
+    name = decision or facts.pop("decision", None)
+    facts.pop("decision", None)
+    if not name:
+        fail(f'{case}: which decision? give --decision NAME or a "decision" key in the case')
+    book = load_rulebook(tables, engine_name)
+    try:
+        result = book.decide(name, facts)
+    except CaseError as e:
+        fail(f"{case}: {e}")
+    except EvaluationError as e:
+        fail(str(e), EXIT_FAIL)
+    if explain:
+        from decide.tools.explain import explain as explain_lines
+        lines = explain_lines(book.ir, name, facts, result)
+        from decide.tools import trace
+        lines += trace.why_not_lines(book.ir, name, facts)
+        click.echo("\n".join(lines))
+        return
+    if fmt == "text":
+        from decide.tools.explain import label
+        from decide.tools.testing import show_value
+        click.echo(f"Decision {name}")
+        for f, v in result.outputs.items():
+            click.echo(f"  {label(book.ir, f)}: {show_value(v)}")
+        return
+    click.echo(dumps(result.to_dict()))
+
+
+@main.command("batch")
+@click.argument("cases", type=click.Path(allow_dash=True))
+@click.option("--decision", "-d", required=True, help="Decision or table to run on every case.")
+@click.option("--output", "-o", type=click.Path(allow_dash=True), default="-", help="Where to write results (default stdout).")
+@TABLES_OPT
+@ENGINE_OPT
+def batch(cases, decision, output, tables, engine_name):
+    """Decide every line of a JSON Lines file; one result line per input line.
+
+    A line whose case is bad yields {"error": {...}, "line": N} and the run goes on.
+    Exit code 1 when any line failed.
+
+    \b
+    Example:
+      decide batch cases.jsonl --decision card_eligibility -o results.jsonl
+    """
+    book = load_rulebook(tables, engine_name)
+    if decision not in book.decisions:
+        fail(f'unknown decision "{decision}"; decisions: {", ".join(sorted(book.decisions))}')
+    try:
+        src = sys.stdin.buffer if cases == "-" else open(cases, "rb")
+    except OSError as e:
+        fail(f"{cases}: {e.strerror or e}")
+    out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
+    total = None if cases == "-" else os.path.getsize(cases)
+    show_bar = sys.stderr.isatty() and total
+    failed = done = 0
+    decide = book.decide
+
+    def one(lineno: int, raw: bytes) -> str:
+        try:
+            facts = json.loads(raw, parse_float=Decimal)
+            if isinstance(facts, dict):
+                facts.pop("decision", None)
+            r = decide(decision, facts)
+            return dumps(r.to_dict(), pretty=False)
+        except json.JSONDecodeError as e:
+            return dumps({"error": {"error": "case", "message": f"not valid JSON: {e.msg}"}, "line": lineno}, False)
+        except UnicodeDecodeError:
+            return dumps({"error": {"error": "case", "message": "the line is not UTF-8 text"}, "line": lineno}, False)
+        except RecursionError:
+            return dumps({"error": {"error": "case", "message": "the JSON is nested too deeply"}, "line": lineno}, False)
+        except ValueError as e:  # e.g. an integer of thousands of digits
+            return dumps({"error": {"error": "case", "message": f"not a usable JSON case: {e}"}, "line": lineno}, False)
+        except (CaseError, EvaluationError) as e:
+            return dumps({"error": e.to_dict(), "line": lineno}, False)
+
+    with click.progressbar(length=total or 0, file=sys.stderr, label="deciding") if show_bar else _nullbar() as bar:
+        for lineno, raw in enumerate(src, 1):
+            if not raw.strip():
+                continue
+            line = one(lineno, raw)
+            if line.startswith('{"error"'):
+                failed += 1
+            done += 1
+            out.write(line + "\n")
+            bar.update(len(raw))
+    if out is not sys.stdout:
+        out.close()
+    if failed:
+        click.echo(f"{failed} of {done} cases failed", err=True)
+        sys.exit(EXIT_FAIL)
+
+
+class _nullbar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+    def update(self, n):
+        pass
+
+
+@main.command("test")
+@click.argument("directory", required=False, type=click.Path())
+@ENGINE_OPT
+@click.option("--report", type=click.Path(), default=None, help="Write a copy of the workbooks with results (xlsx).")
+def test_cmd(directory, engine_name, report):
+    """Run every Tests sheet; print each failure with its case, expected and actual value.
+
+    \b
+    Example:
+      decide test
+      decide test tables/ --engine durable
+    """
+    from decide.tools.testing import run_tests
+    book = load_rulebook(directory, engine_name)
+    outcomes = run_tests(book)
+    failed = [o for o in outcomes if not o.passed]
+    for o in failed:
+        click.echo(o.describe())
+    from decide.tools import coverage
+    extra = coverage.after_tests(book, outcomes, report=report)
+    if extra:
+        click.echo(extra)
+    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    sys.exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+@main.command("tables")
+@click.argument("directory", required=False, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def tables_cmd(directory, fmt):
+    """List the decisions and tables with their inputs and outputs.
+
+    \b
+    Example:
+      decide tables
+      decide tables my_tables/ --format json
+    """
+    from decide.tools.explain import label
+    book = load_rulebook(directory)
+    infos = book.decisions
+    if fmt == "json":
+        click.echo(dumps({n: {"kind": i.kind, "inputs": list(i.inputs), "outputs": list(i.outputs),
+                              "tables": list(i.tables)} for n, i in infos.items()}))
+        return
+    for kind, title in (("service", "Decision services"), ("table", "Tables")):
+        items = [i for i in infos.values() if i.kind == kind]
+        if not items:
+            continue
+        click.echo(f"{title}:")
+        for i in items:
+            where = ""
+            if kind == "table":
+                t = book.ir.tables[i.name]
+                where = f"  [{t.loc.workbook} › {t.loc.sheet}, {t.hit_policy.name.replace('_', ' ')}" \
+                        f"{t.aggregator.value if t.aggregator else ''}, {len(t.rules)} rules]"
+            click.echo(f"  {i.name}{where}")
+            click.echo(f"    inputs:  {', '.join(label(book.ir, f) for f in i.inputs) or '-'}")
+            click.echo(f"    outputs: {', '.join(label(book.ir, f) for f in i.outputs)}")
+
+
+@main.command("serve")
+@TABLES_OPT
+@ENGINE_OPT
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port (0 picks a free one).")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@click.option("--watch", default=None, type=float, metavar="SECONDS",
+              help="Reload the workbooks when one changes (checked every SECONDS).")
+def serve_cmd(tables, engine_name, host, port, threads, watch):
+    """Serve decisions over HTTP (JSON in, JSON out).
+
+    \b
+    POST /decide/<decision>  a JSON object of facts → the result
+    GET  /decisions, GET /health, POST /reload
+    \b
+    Example:
+      decide serve --port 8080 --watch 2
+      curl -s localhost:8080/decide/purchase_restriction -d '{"category": "gift_card", "amount_yen": 5000}'
+    """
+    from decide.app.http import serve
+    book = load_rulebook(tables, engine_name)
+    try:
+        serve(book, host=host, port=port, threads=threads, watch=watch,
+              ready=lambda msg: click.echo(msg, err=True))
+    except OSError as e:
+        fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+    except KeyboardInterrupt:
+        pass
+
+
+from decide.app import cli_check  # noqa: E402  lint, verify, diff
+cli_check.register(main)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""The analysts' commands of ``decide``: lint, verify, diff.
+
+``register(group)`` adds them to the ``decide`` click group (``decisions/cli.py``
+calls it).  Exit codes as everywhere in ``decide``: 0 ok, 1 findings or failures,
+2 bad input (workbooks that do not load, unreadable files).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+
+import click
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
+
+
+def _default_dir(directory):
+    if directory:
+        return directory
+    from decide.app.cli import shipped_tables
+    return shipped_tables()
+
+
+def _dumps(obj) -> str:
+    def default(o):
+        if isinstance(o, Decimal):
+            return int(o) if o == o.to_integral_value() else float(o)
+        return str(o)
+    return json.dumps(obj, ensure_ascii=False, indent=2, default=default)
+
+
+def _load_or_exit(path):
+    import decide
+    from decide.model.errors import WorkbookError
+    try:
+        return decide.load(path)
+    except WorkbookError as e:
+        for d in e.diagnostics:
+            click.echo(f"{d.severity}: {d} [{d.code}]", err=True)
+        n = sum(d.severity == "error" for d in e.diagnostics)
+        click.echo(f"error: {n} error{'s' if n != 1 else ''} in the workbooks under {path}; "
+                   "nothing was loaded", err=True)
+        sys.exit(EXIT_BAD)
+
+
+@click.command("lint")
+@click.argument("directory", required=False, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def lint_cmd(directory, fmt):
+    """Check the tables: overlaps, gaps, rules that can never fire, redundant rules,
+    columns that change nothing, unused fields, ignored sheets.
+
+    Each finding has a stable code (L101…), its place (workbook › sheet › cell) and
+    an example case that shows it.  Exit 1 when there is an error or a warning.
+
+    \b
+    Example:
+      decide lint
+      decide lint my_tables/ --format json
+    """
+    from decide.tools.lint import format_text, lint_path
+    path = _default_dir(directory)
+    book, diags = lint_path(path)
+    if fmt == "json":
+        click.echo(_dumps({"loaded": book is not None, "diagnostics": [d.to_dict() for d in diags]}))
+    else:
+        if diags:
+            click.echo(format_text(diags))
+        else:
+            click.echo("No findings.")
+    if book is None:
+        sys.exit(EXIT_BAD)
+    sys.exit(EXIT_FAIL if any(d.severity in ("error", "warning") for d in diags) else EXIT_OK)
+
+
+@click.command("verify")
+@click.argument("directory", required=False, type=click.Path())
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the search.")
+@click.option("--examples", type=int, default=200, show_default=True,
+              help="Cases tried per property.")
+@click.option("--decision", "decisions", multiple=True, help="Only the Invariants of this decision.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def verify_cmd(directory, seed, examples, decisions, fmt):
+    """Search for cases that break the Invariants sheets (with hypothesis).
+
+    Cases are generated from the Glossary (types, allowed values, the boundary
+    values written in the tables, absent fields); each failure is shown with the
+    smallest counterexample found and the rules that fired.  Exit 1 on a failure.
+
+    \b
+    Example:
+      decide verify
+      decide verify my_tables/ --examples 1000 --seed 7
+    """
+    from decide.tools.verify import check_invariants
+    rb = _load_or_exit(_default_dir(directory))
+    n_props = sum(len(s.properties) for s in rb.ir.invariants
+                  if not decisions or s.target in decisions)
+    failures = check_invariants(rb, examples=examples, seed=seed, decisions=list(decisions) or None)
+    if fmt == "json":
+        click.echo(_dumps({"properties": n_props, "failures": [f.to_dict() for f in failures]}))
+    else:
+        for f in failures:
+            click.echo(f.describe())
+            click.echo("")
+        click.echo(f"{n_props - len(failures)} of {n_props} invariants hold "
+                   f"({examples} cases each, seed {seed}); {len(failures)} fail")
+    sys.exit(EXIT_FAIL if failures else EXIT_OK)
+
+
+@click.command("diff")
+@click.argument("old", type=click.Path())
+@click.argument("new", type=click.Path())
+@click.option("--cases", type=click.Path(), default=None,
+              help="A JSONL corpus: one JSON object of facts per line (optional \"decision\" key).")
+@click.option("--generate", type=int, default=None, help="Generate N cases per affected decision.")
+@click.option("--decision", default=None, help="The decision to run the cases through.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True, help="Changed cases shown per decision.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_cmd(old, new, cases, generate, decision, seed, limit, fmt):
+    """Show what an edit changes: per table the rules and cells that changed (and the
+    cases a table now decides differently), per decision the cases whose outputs
+    change, old → new.  Exit 1 when anything changed.
+
+    \b
+    Example:
+      decide diff tables_before/ tables/ --generate 500
+      decide diff tables_before/ tables/ --cases corpus.jsonl --decision purchase_restriction
+    """
+    from decide.model.errors import WorkbookError
+    from decide.tools.diff import diff, format_text
+    for p in (old, new):
+        _load_or_exit(p)  # a clear message and exit 2 when a side does not load
+    try:
+        rep = diff(old, new, cases=cases, generate=generate, decision=decision, seed=seed)
+    except WorkbookError:  # pragma: no cover (checked above)
+        sys.exit(EXIT_BAD)
+    except (OSError, ValueError) as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_BAD)
+    if fmt == "json":
+        click.echo(_dumps(rep.to_dict()))
+    else:
+        click.echo(format_text(rep, limit=limit))
+    sys.exit(EXIT_FAIL if rep.changed else EXIT_OK)
+
+
+def register(group: click.Group) -> None:
+    """Add lint, verify and diff to the ``decide`` group."""
+    for cmd in (lint_cmd, verify_cmd, diff_cmd):
+        group.add_command(cmd)

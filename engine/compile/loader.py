@@ -1,0 +1,75 @@
+"""Directory of workbooks (+ decision services) → a checked ``ir.Book``.
+
+source (reader) → parse and type every cell (build) → cross-sheet checks (checks) →
+plans (graph).  All errors are collected and raised together as one WorkbookError."""
+from __future__ import annotations
+
+import os
+from importlib.metadata import entry_points
+from typing import Iterable
+
+from decide.compile.build import Collector, build_glossary, build_invariants, build_table, build_tests
+from decide.compile.checks import Draft, run_checks
+from decide.model.errors import WorkbookError
+from decide.compile.graph import dependencies, service_plan, table_plan, topo_order
+from decide.model.ir import Book, DecisionService
+from decide.compile.reader import read_directory
+
+
+def discover_services() -> list[DecisionService]:
+    """Decision services that installed applications declare under the entry-point
+    group ``decide.services`` (each a list of DecisionService)."""
+    found = []
+    for ep in entry_points(group="decide.services"):
+        try:
+            found.extend(ep.load())
+        except Exception:  # an application that fails to import does not break the engine
+            continue
+    return found
+
+
+def _applicable(s: DecisionService, fields) -> bool:
+    """A service applies to a directory whose Glossary declares all of its outputs
+    (so an application's services never leak into an unrelated set of tables)."""
+    return all(f in fields for f in s.outputs)
+
+
+def load_book(path: str | os.PathLike, services: Iterable[DecisionService] | None = None) -> Book:
+    sheets, diags = read_directory(path)
+    c = Collector()
+    c.items.extend(diags)
+    fields = build_glossary([s for s in sheets if s.kind == "glossary"], c)
+    tables, tests, invariants, ignored = [], [], [], []
+    for sh in sheets:
+        if sh.kind == "table":
+            t = build_table(sh, fields, c)
+            if t is not None:
+                tables.append(t)
+        elif sh.kind == "tests":
+            s = build_tests(sh, fields, c)
+            if s is not None:
+                tests.append(s)
+        elif sh.kind == "invariants":
+            s = build_invariants(sh, fields, c)
+            if s is not None:
+                invariants.append(s)
+        elif sh.kind == "other":
+            ignored.append(sh.loc())
+    if services is None:
+        services = discover_services()
+    svc = {s.name: s for s in services if _applicable(s, fields)}
+    broken = any(d.severity == "error" for d in c.items)
+    draft = Draft(fields, tables, tests, invariants, svc, broken)
+    c.items.extend(run_checks(draft))
+    if any(d.severity == "error" for d in c.items):
+        raise WorkbookError(c.items)
+    by_name = {t.name: t for t in tables}
+    deps = dependencies(by_name)
+    order = topo_order(deps)
+    ordered = {n: by_name[n] for n in order}
+    plans = {}
+    for t in ordered.values():
+        plans[t.name] = table_plan(t, ordered, deps, order)
+    for s in svc.values():
+        plans[s.name] = service_plan(s, ordered, deps, order)
+    return Book(fields, ordered, tuple(tests), tuple(invariants), svc, plans, tuple(ignored))

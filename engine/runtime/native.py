@@ -1,0 +1,601 @@
+"""The native runtime: each decision compiled into one Python function.
+
+At load time every decision plan becomes the source of a single function that
+validates the case, runs the derive hook, evaluates each table of the plan with
+its tests inlined as Python comparisons (constants bound once), and builds the
+Result.  Nothing is parsed or looked up per call.  Large tables get an index on
+their most selective column (a dict for equality tests, a bisect over the
+interval boundaries for range tests) so only candidate rules are tested.
+
+The generated functions use only locals and immutable constants, so one compiled
+book serves any number of threads.  ``reference.py`` defines the semantics; the
+property tests check this module against it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from bisect import bisect_left
+from decimal import Decimal
+from typing import Any, Callable, NamedTuple
+
+from decide.runtime import reference as ref
+from decide.runtime.facts import apply_derive, as_mapping, coerce_field, unknown_fields
+from decide.model.ir import (
+    Aggregator, AnyTest, Arith, Book, CompareTest, HitPolicy, Literal, Name, Neg, NotTests, NullTest,
+    OrTests, Plan, RangeTest, Table, Type,
+)
+from decide.compile.resolve import literal_values, referenced_fields
+from decide.model.values import Version, to_json
+
+SMALL_TABLE = 16  # rules; above this a table is indexed when an index helps
+INDEX_BUDGET = 2_000_000  # candidate entries an index may hold
+
+
+class FiredRule(NamedTuple):
+    table: str
+    rule: str
+    workbook: str
+    sheet: str
+    row: int
+    index: int
+
+    def to_dict(self) -> dict:
+        return {"table": self.table, "rule": self.rule, "workbook": self.workbook,
+                "sheet": self.sheet, "row": self.row}
+
+
+class Result:
+    """The outcome of one decision: ``outputs`` (field → value) and ``fired``
+    (the rules that fired, with their workbook, sheet and row)."""
+
+    __slots__ = ("decision", "outputs", "fired")
+
+    def __init__(self, decision: str, outputs: dict, fired: tuple):
+        self.decision = decision
+        self.outputs = outputs
+        self.fired = fired
+
+    def to_dict(self) -> dict:
+        return {"decision": self.decision,
+                "outputs": {k: _jsonable(v) for k, v in self.outputs.items()},
+                "fired": [f.to_dict() for f in self.fired]}
+
+    def __repr__(self) -> str:
+        return f"Result({self.decision!r}, outputs={self.outputs!r}, fired={len(self.fired)} rules)"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Result) and (self.decision, self.outputs, self.fired) == \
+            (other.decision, other.outputs, other.fired)
+
+
+def _neg(v):
+    v = ref._num(v)
+    return None if v is None else -v
+
+
+def _jsonable(v):
+    v = to_json(v)
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def fired_rules(book: Book, t: Table) -> tuple[FiredRule, ...]:
+    return tuple(FiredRule(t.name, r.id, r.loc.workbook, r.loc.sheet, r.row, r.index) for r in t.rules)
+
+
+# --------------------------------------------------------------------------- code generation
+class _Gen:
+    def __init__(self, book: Book, plan: Plan):
+        self.book = book
+        self.plan = plan
+        self.lines: list[str] = []
+        self.ns: dict[str, Any] = {
+            "Decimal": Decimal, "_date": _dt.date, "Version": Version, "bisect_left": bisect_left,
+            "RESULT": Result, "AS_MAPPING": as_mapping, "_U": ref.unary, "_EVAL": ref.eval_expr, "_AR": ref.arith, "_NEG": _neg,
+             "_CMP": ref.compare, "_PKEY": ref.priority_key,
+            "_VIOL": ref.violation, "BOOK": book,
+        }
+        self.n = 0
+        self.vars: dict[str, str] = {}  # field → local variable
+        self.in_lambda = False  # inside a per-rule function, other fields come from _e
+        self.kbuf = None  # constants of the rule being compiled into a shared shape
+        self.checks: dict[int, str] = {}  # output column → its compiled conformance check
+
+    def const(self, value) -> str:
+        if self.kbuf is not None:  # inside a shared rule shape: constants are data
+            self.kbuf.append(value)
+            return f"_k[{len(self.kbuf) - 1}]"
+        if value is None or isinstance(value, (bool, str)) or (isinstance(value, int)):
+            return repr(value)
+        name = f"K{self.n}"
+        self.n += 1
+        self.ns[name] = value
+        return name
+
+    def bind(self, value, prefix="X") -> str:
+        name = f"{prefix}{self.n}"
+        self.n += 1
+        self.ns[name] = value
+        return name
+
+    def emit(self, line: str, depth: int = 1):
+        self.lines.append("    " * depth + line)
+
+    def var(self, field: str) -> str:
+        if field not in self.vars:
+            self.vars[field] = f"v_{field}"
+        return self.vars[field]
+
+    def env(self, node) -> str:
+        """A dict literal of the fields an expression or test refers to."""
+        if self.in_lambda:
+            return "_e"
+        return "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in sorted(referenced_fields(node))) + "}"
+
+    # -- tests
+    def is_literal_test(self, t) -> bool:
+        if isinstance(t, (AnyTest, NullTest)):
+            return True
+        if isinstance(t, CompareTest):
+            return isinstance(t.value, Literal)
+        if isinstance(t, RangeTest):
+            return isinstance(t.low, Literal) and isinstance(t.high, Literal)
+        if isinstance(t, (OrTests, NotTests)):
+            return all(self.is_literal_test(s) for s in t.tests)
+        return False
+
+    def true_expr(self, t, x: str, type_: Type) -> str:
+        """A Python expression that is true exactly when the reference says True."""
+        if isinstance(t, AnyTest):
+            return "True"
+        if isinstance(t, NullTest):
+            return f"{x} is None"
+        if not self.is_literal_test(t):
+            return f"(_U({self.bind(t, 'T')}, {x}, {self.env(t)}) is True)"
+        if isinstance(t, CompareTest):
+            v = t.value.value
+            k = self.const(v)
+            if t.op == "=":
+                if type_ is Type.TEXT_LIST:
+                    if isinstance(v, tuple):
+                        return f"({x} is not None and tuple({x}) == {k})"
+                    return f"({x} is not None and {k} in {x})"
+                if isinstance(v, bool):
+                    return f"{x} is {k}"
+                return f"{x} == {k}"
+            return f"({x} is not None and {x} {t.op} {k})"
+        if isinstance(t, RangeTest):
+            lo, hi = self.const(t.low.value), self.const(t.high.value)
+            return (f"({x} is not None and {lo} {'<=' if t.low_closed else '<'} {x} "
+                    f"{'<=' if t.high_closed else '<'} {hi})")
+        if isinstance(t, OrTests):
+            return "(" + " or ".join(self.true_expr(s, x, type_) for s in t.tests) + ")"
+        if isinstance(t, NotTests):
+            return "(" + " and ".join(self.false_expr(s, x, type_) for s in t.tests) + ")"
+        raise AssertionError(t)
+
+    def false_expr(self, t, x: str, type_: Type) -> str:
+        """True exactly when the reference says False (not null) for a literal test."""
+        if isinstance(t, AnyTest):
+            return "False"
+        if isinstance(t, NullTest):
+            return f"{x} is not None"
+        if isinstance(t, CompareTest):
+            v = t.value.value
+            k = self.const(v)
+            if t.op == "=":
+                if type_ is Type.TEXT_LIST:
+                    if isinstance(v, tuple):
+                        return f"({x} is None or tuple({x}) != {k})"
+                    return f"({x} is None or {k} not in {x})"
+                if isinstance(v, bool):
+                    return f"{x} is not {k}"
+                return f"({x} is None or {x} != {k})"
+            return f"({x} is not None and not ({x} {t.op} {k}))"
+        if isinstance(t, RangeTest):
+            lo, hi = self.const(t.low.value), self.const(t.high.value)
+            return (f"({x} is not None and not ({lo} {'<=' if t.low_closed else '<'} {x} "
+                    f"{'<=' if t.high_closed else '<'} {hi}))")
+        raise AssertionError(t)
+
+    def condition(self, t: Table, rule, cols: list[str], skip: int | None = None) -> str:
+        """The rule's cells as one Python condition (column ``skip`` left out)."""
+        parts = [self.true_expr(e.test, cols[i], t.inputs[i].type)
+                 for i, e in enumerate(rule.inputs) if not isinstance(e.test, AnyTest) and i != skip]
+        return " and ".join(parts) if parts else "True"
+
+    # -- outputs
+    def literal_outputs(self, t: Table) -> bool:
+        return all(isinstance(o.expr, Literal) for r in t.rules for o in r.outputs)
+
+    def outputs_of(self, t: Table, i: int) -> str:
+        """An expression giving rule i's output tuple."""
+        r = t.rules[i]
+        parts = []
+        for col, o in zip(t.outputs, r.outputs):
+            if isinstance(o.expr, Literal):
+                parts.append(self.const(o.expr.value))
+            else:
+                parts.append(f"{self.output_check(col)}({self.expr_code(o.expr)})")
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+    def output_check(self, col) -> str:
+        """The name of the compiled conformance check of an output column (one per column)."""
+        if id(col) not in self.checks:
+            self.checks[id(col)] = self.bind(ref.output_checker(col), "OC")
+        return self.checks[id(col)]
+
+    def expr_code(self, e) -> str:
+        """A Python expression computing ``e`` as the reference does: field names are
+        locals, arithmetic goes through FEEL's number rules; anything rarer is
+        evaluated by the reference over the fields it names."""
+        if isinstance(e, Literal):
+            return self.const(e.value)
+        if isinstance(e, Name):
+            return self.var(e.name)
+        if isinstance(e, Arith):
+            return f"_AR({e.op!r}, {self.expr_code(e.left)}, {self.expr_code(e.right)})"
+        if isinstance(e, Neg):
+            return f"_NEG({self.expr_code(e.operand)})"
+        return f"_EVAL({self.bind(e, 'E')}, {self.env(e)})"
+
+    # -- a whole table
+    def table(self, t: Table, k: int):
+        cols = []
+        for j, col in enumerate(t.inputs):
+            if col.field is not None:
+                cols.append(self.var(col.field))
+            else:
+                name = f"c{k}_{j}"
+                self.emit(f"{name} = {self.expr_code(col.expr)}")
+                cols.append(name)
+        outs = [self.var(f) for f in t.output_fields]
+        fr = self.bind(fired_rules(self.book, t), "FR")
+        if not t.rules:
+            self._no_match(t, outs, k)
+            return
+        index = choose_index(t) if len(t.rules) > SMALL_TABLE else None
+        if index is None and t.hit_policy is HitPolicy.FIRST:
+            for i, r in enumerate(t.rules):
+                self.emit(f"{'if' if i == 0 else 'elif'} {self.condition(t, r, cols)}:")
+                self.emit(f"{self._unpack(outs)} = {self.outputs_of(t, i)}", 2)
+                self.emit(f"f{k} = ({fr}[{i}],)", 2)
+            self.emit("else:")
+            self._no_match(t, outs, k, 2)
+            return
+        if index is None:
+            self.emit(f"m{k} = []")
+            for i, r in enumerate(t.rules):
+                self.emit(f"if {self.condition(t, r, cols)}:")
+                self.emit(f"m{k}.append({i})", 2)
+        else:
+            # One flat entry per rule: (test, outputs, fired rule, index, *constants).  Rules
+            # of the same shape share one compiled test, which reads its constants from the
+            # entry; a rule reached through its own key in an equality index skips that test.
+            args = ", ".join(cols) or ""
+            params = ", ".join(f"a{j}" for j in range(len(cols)))
+            kind, key_col, _ = index
+            literal_rows = self._rows(t) if self.literal_outputs(t) else None
+            rows = self.ns[literal_rows.split("[")[0]] if literal_rows else None
+            fired = fired_rules(self.book, t)
+            shapes: dict[str, Any] = {}
+            entries = []
+            self.in_lambda = True
+            for r in t.rules:
+                skip = key_col if kind == "eq" and _eq_keys(r.inputs[key_col].test) is not None else None
+                self.kbuf = [None, None, None, None]  # the entry's head: test, outputs, fired, index
+                body = self.condition(t, r, [f"a{j}" for j in range(len(cols))], skip)
+                consts, self.kbuf = tuple(self.kbuf[4:]), None
+                if body not in shapes:
+                    src = f"lambda {params}{', ' if params else ''}_e, _k: {body}"
+                    shapes[body] = eval(compile(src, f"<{t.name} rule shape>", "eval"), self.ns)
+                entries.append((shapes[body], rows[r.index] if rows else None, fired[r.index], r.index) + consts)
+            self.in_lambda = False
+            used = set().union(*(referenced_fields(e.test) for r in t.rules for e in r.inputs))
+            envx = "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in sorted(used)) + "}" if used else "None"
+            self._lookup(index, cols, k, entries)
+            call = f"e[0]({args}{', ' if args else ''}_e, e)"
+            self.emit(f"_e = {envx}")
+            if t.hit_policy is HitPolicy.FIRST:
+                self.emit(f"for e in cand{k}:")
+                self.emit(f"if {call}:", 2)
+                row = "e[1]" if rows else self._rows(t).replace("@I@", "e[3]")
+                self.emit(f"{self._unpack(outs)} = {row}", 3)
+                self.emit(f"f{k} = (e[2],)", 3)
+                self.emit("break", 3)
+                self.emit("else:")
+                self._no_match(t, outs, k, 2)
+                return
+            self.emit(f"m{k} = [e[3] for e in cand{k} if {call}]")
+        self._policy(t, outs, k, fr)
+
+    def _lookup(self, index, cols, k, entries):
+        """Emit cand{k} = the candidate (test, constants, rule index) entries for this case."""
+        kind, j, data = index
+        x = cols[j]
+
+        def pick(idx):
+            return tuple(entries[i] for i in idx)
+
+        if kind == "eq":
+            table, default = data
+            d = self.bind(pick(default), "D")
+            self.emit(f"cand{k} = {self.bind({key: pick(v) for key, v in table.items()}, 'I')}.get({x}, {d})")
+        else:
+            points, slots, none = data
+            p, s = self.bind(points, "P"), self.bind(tuple(pick(v) for v in slots), "S")
+            self.emit(f"if {x} is None:")
+            self.emit(f"cand{k} = {self.bind(pick(none), 'D')}", 2)
+            self.emit("else:")
+            self.emit(f"j = bisect_left({p}, {x})", 2)
+            self.emit(f"cand{k} = {s}[2 * j + 1] if j < {len(points)} and {p}[j] == {x} else {s}[2 * j]", 2)
+
+    def _unpack(self, outs) -> str:
+        return ", ".join(outs) + ("," if len(outs) == 1 else "")
+
+    def _no_match(self, t: Table, outs, k, depth=1):
+        for f, v in zip(t.output_fields, outs):
+            if t.hit_policy.single or t.aggregator not in (None, Aggregator.COUNT):
+                self.emit(f"{v} = None", depth)
+            elif t.aggregator is Aggregator.COUNT:
+                self.emit(f"{v} = 0", depth)
+            else:
+                self.emit(f"{v} = []", depth)
+        self.emit(f"f{k} = ()", depth)
+
+    def _rows(self, t: Table) -> str:
+        """A name bound to a function i → output tuple (or a tuple of tuples)."""
+        if self.literal_outputs(t):
+            rows = tuple(tuple(o.expr.value for o in r.outputs) for r in t.rules)
+            return self.bind(rows, "O") + "[@I@]"
+        # one small function per rule over the fields its outputs use
+        fields = sorted(set().union(*(referenced_fields(o.expr) for r in t.rules for o in r.outputs)))
+        params = ", ".join(self.var(f) for f in fields)
+        src = "(" + ", ".join(f"lambda {params}: {self.outputs_of(t, i)}" for i in range(len(t.rules))) + ",)"
+        rows = self.bind(eval(compile(src, f"<{t.name} outputs>", "eval"), self.ns), "RW")
+        return f"{rows}[@I@]({params})"
+
+    def _policy(self, t: Table, outs, k, fr):
+        hp = t.hit_policy
+        m = f"m{k}"
+        row = self._rows(t)
+        self.emit(f"if not {m}:")
+        self._no_match(t, outs, k, 2)
+        self.emit("else:")
+        if hp is HitPolicy.FIRST:
+            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
+            self.emit(f"f{k} = ({fr}[{m}[0]],)", 2)
+            return
+        tb = self.bind(t, "TB")
+        if hp is HitPolicy.UNIQUE:
+            self.emit(f"if len({m}) > 1: raise _VIOL({tb}, {m}, 'UNIQUE', 'match this case; exactly one may')", 2)
+            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
+            self.emit(f"f{k} = ({fr}[{m}[0]],)", 2)
+            return
+        if hp is HitPolicy.ANY:
+            self.emit(f"if len({{{row.replace('@I@', 'i')} for i in {m}}}) > 1: "
+                      f"raise _VIOL({tb}, {m}, 'ANY', 'match this case with different outputs')", 2)
+            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
+            self.emit(f"f{k} = tuple({fr}[i] for i in {m})", 2)
+            return
+        pk = f"(lambda i: (_PKEY(BOOK, {tb}, {row.replace('@I@', 'i')}), i))"
+        if hp is HitPolicy.PRIORITY:
+            self.emit(f"i = min({m}, key={pk})", 2)
+            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', 'i')}", 2)
+            self.emit(f"f{k} = ({fr}[i],)", 2)
+            return
+        if hp is HitPolicy.OUTPUT_ORDER:
+            self.emit(f"{m} = sorted({m}, key={pk})", 2)
+        self.emit(f"rows = [{row.replace('@I@', 'i')} for i in {m}]", 2)
+        for j, v in enumerate(outs):
+            vals = f"[r[{j}] for r in rows if r[{j}] is not None]"
+            agg = t.aggregator
+            if agg is None:  # one entry per matched rule, null included (DMN)
+                self.emit(f"{v} = [r[{j}] for r in rows]", 2)
+            elif agg is Aggregator.COUNT:
+                self.emit(f"{v} = len(set({vals}))", 2)
+            else:
+                fn = {Aggregator.SUM: "sum", Aggregator.MIN: "min", Aggregator.MAX: "max"}[agg]
+                self.emit(f"_vals = {vals}", 2)
+                self.emit(f"{v} = {fn}(_vals) if _vals else None", 2)
+        self.emit(f"f{k} = tuple({fr}[i] for i in {m})", 2)
+
+    # -- the whole decision
+    def prologue(self) -> None:
+        """Validate and type the case's facts into locals, then run the derive hook."""
+        book, plan = self.book, self.plan
+        self.ns["NAME"] = plan.name
+        self.ns["KNOWN"] = frozenset(book.fields)
+        self.ns["UNKNOWN"] = lambda facts: unknown_fields(book, plan, facts)
+        self.emit("if facts.__class__ is not dict: facts = AS_MAPPING(facts)")
+        self.emit("if not KNOWN.issuperset(facts): raise UNKNOWN(facts)")
+        for name in plan.inputs:
+            f = book.fields[name]
+            v = self.var(name)
+            self.emit(f"{v} = facts.get({name!r})")
+            norm = self.bind(lambda raw, _f=f: coerce_field(_f, raw), "N")
+            self.emit(f"if {v} is not None and not ({self.fast_check(f, v)}): {v} = {norm}({v})")
+        if plan.derive is not None:
+            self.ns["APPLY_DERIVE"] = apply_derive
+            self.ns["PLAN"] = plan
+            items = ", ".join(f"({n!r}, {self.var(n)})" for n in plan.inputs)
+            self.emit(f"_env = APPLY_DERIVE(BOOK, PLAN, {{k: v for k, v in ({items},) if v is not None}})")
+            for n in plan.derived:
+                self.emit(f"{self.var(n)} = _env.get({n!r})")
+
+    def build(self) -> Callable:
+        book, plan = self.book, self.plan
+        self.prologue()
+        for k, tname in enumerate(plan.tables):
+            self.table(book.tables[tname], k)
+        fired = " + ".join(f"f{k}" for k in range(len(plan.tables))) or "()"
+        outs = []
+        for f in plan.outputs:
+            v = self.var(f)
+            if book.fields[f].type is Type.TEXT_LIST:
+                outs.append(f"{f!r}: list({v}) if {v}.__class__ is tuple else {v}")
+            else:
+                outs.append(f"{f!r}: {v}")
+        self.emit(f"return RESULT(NAME, {{{', '.join(outs)}}}, {fired})")
+        return self._finish("decide")
+
+    def build_validator(self) -> Callable:
+        """facts → the validated, typed and derived facts (absent ones left out): what
+        another backend (durable) evaluates, validated as fast as the native runtime does."""
+        plan = self.plan
+        self.prologue()
+        names = list(plan.inputs) + [n for n in plan.derived if n not in plan.inputs]
+        items = ", ".join(f"({n!r}, {self.var(n)})" for n in names)
+        self.emit(f"return {{k: v for k, v in ({items}{',' if len(names) == 1 else ''}) if v is not None}}"
+                  if names else "return {}")
+        return self._finish("validate")
+
+    def _finish(self, name: str) -> Callable:
+        # fields never assigned (absent inputs of no table) are null
+        pre = [f"    {v} = None" for f, v in self.vars.items() if f not in self.plan.inputs]
+        src = f"def {name}(facts):\n" + "\n".join(pre + self.lines) + "\n"
+        self.source = src
+        exec(compile(src, f"<decision {self.plan.name}>", "exec"), self.ns)
+        fn = self.ns[name]
+        fn.source = src
+        return fn
+
+    def fast_check(self, f, v: str) -> str:
+        """An expression true when ``v`` is already a valid typed value (no conversion needed)."""
+        allowed = f.allowed
+        t = f.type
+        if t is Type.TEXT:
+            base = f"{v}.__class__ is str"
+        elif t is Type.INTEGER:
+            base = f"{v}.__class__ is int"
+        elif t is Type.NUMBER:
+            base = f"({v}.__class__ is int or {v}.__class__ is Decimal)"
+        elif t is Type.BOOLEAN:
+            return f"{v} is True or {v} is False"
+        elif t is Type.DATE:
+            base = f"{v}.__class__ is _date"
+        elif t is Type.VERSION:
+            return "False"  # versions are checked and converted (cached) by the normaliser
+        else:
+            return "False"
+        if isinstance(allowed, tuple):
+            return f"{base} and {v} in {self.bind(frozenset(allowed), 'A')}"
+        if isinstance(allowed, RangeTest):
+            lo, hi = self.const(allowed.low.value), self.const(allowed.high.value)
+            return (f"{base} and {lo} {'<=' if allowed.low_closed else '<'} {v} "
+                    f"{'<=' if allowed.high_closed else '<'} {hi}")
+        return base
+
+
+# --------------------------------------------------------------------------- indexes
+def _eq_keys(test):
+    """The literal keys an equality-only test matches, or None when it is not one."""
+    if isinstance(test, CompareTest) and test.op == "=" and isinstance(test.value, Literal):
+        return [test.value.value]
+    if isinstance(test, OrTests) and all(isinstance(s, CompareTest) and s.op == "=" and
+                                         isinstance(s.value, Literal) for s in test.tests):
+        return [s.value.value for s in test.tests]
+    return None
+
+
+def _eq_index(t: Table, j: int):
+    keys: dict[Any, list[int]] = {}
+    wild: list[int] = []
+    for r in t.rules:
+        ks = _eq_keys(r.inputs[j].test)
+        if ks is None:
+            wild.append(r.index)
+        else:
+            for key in ks:
+                keys.setdefault(key, []).append(r.index)
+    if not keys:
+        return None
+    size = sum(len(v) for v in keys.values()) + len(keys) * len(wild)
+    if size > INDEX_BUDGET:
+        return None
+    table = {key: tuple(sorted(set(v) | set(wild))) for key, v in keys.items()}
+    cost = max(len(wild), sum(len(v) for v in table.values()) / len(table))
+    return cost, ("eq", j, (table, tuple(wild)))
+
+
+def _slots_of(test, pos: dict, n: int):
+    """The elementary slots (2k+1 = point k, 2k = the gap below it) a literal test may match."""
+    if isinstance(test, AnyTest):
+        return None
+    if isinstance(test, CompareTest) and isinstance(test.value, Literal):
+        k = pos[test.value.value]
+        return {"=": range(2 * k + 1, 2 * k + 2), "<": range(0, 2 * k + 1), "<=": range(0, 2 * k + 2),
+                ">": range(2 * k + 2, 2 * n + 1), ">=": range(2 * k + 1, 2 * n + 1)}[test.op]
+    if isinstance(test, RangeTest) and isinstance(test.low, Literal) and isinstance(test.high, Literal):
+        a, b = pos[test.low.value], pos[test.high.value]
+        return range(2 * a + 1 if test.low_closed else 2 * a + 2, (2 * b + 2) if test.high_closed else 2 * b + 1)
+    if isinstance(test, OrTests):
+        parts = [_slots_of(s, pos, n) for s in test.tests]
+        if any(p is None for p in parts):
+            return None
+        return sorted(set().union(*map(set, parts)))
+    return None
+
+
+def _range_index(t: Table, j: int):
+    col = t.inputs[j]
+    if col.type not in (Type.NUMBER, Type.INTEGER, Type.DATE, Type.VERSION, Type.TEXT):
+        return None
+    pts: set = set()
+    for r in t.rules:
+        pts |= literal_values(r.inputs[j].test)
+    if not pts:
+        return None
+    try:
+        points = sorted(pts)
+    except TypeError:
+        return None
+    pos = {p: i for i, p in enumerate(points)}
+    n = len(points)
+    slots: list[list[int]] = [[] for _ in range(2 * n + 1)]
+    none: list[int] = []
+    total = 0
+    for r in t.rules:
+        test = r.inputs[j].test
+        s = _slots_of(test, pos, n)
+        if s is None:
+            s = range(2 * n + 1)
+            none.append(r.index)
+        elif isinstance(test, NullTest):
+            none.append(r.index)
+        total += len(s)
+        if total > INDEX_BUDGET:
+            return None
+        for slot in s:
+            slots[slot].append(r.index)
+    cost = max(len(none), total / len(slots))
+    return cost, ("range", j, (tuple(points), tuple(tuple(s) for s in slots), tuple(none)))
+
+
+def choose_index(t: Table):
+    """The cheapest index over one input column, or None when none pays off."""
+    best = None
+    for j, col in enumerate(t.inputs):
+        if col.type is Type.TEXT_LIST:
+            continue
+        if any(referenced_fields(r.inputs[j].test) for r in t.rules):
+            continue
+        for cand in (_eq_index(t, j), _range_index(t, j)):
+            if cand is not None and (best is None or cand[0] < best[0]):
+                best = cand
+    if best is None or best[0] > len(t.rules) / 2:
+        return None
+    return best[1]
+
+
+def compile_book(book: Book) -> dict[str, Callable[[Any], Result]]:
+    """Every decision of the book as a compiled function facts → Result."""
+    return {name: _Gen(book, plan).build() for name, plan in book.decisions.items()}
+
+
+def compile_validators(book: Book) -> dict[str, Callable[[Any], dict]]:
+    """Every decision's case validation (and derive hook) alone, compiled."""
+    return {name: _Gen(book, plan).build_validator() for name, plan in book.decisions.items()}

@@ -1,0 +1,408 @@
+"""``decide diff OLD NEW``: what an edit of the workbooks changes, before release.
+
+Per table: rules added, removed or moved, and every changed cell (old text → new
+text, with its place); for single-hit tables whose columns did not change, the exact
+regions of cases where the table now decides differently (``analysis.table_diff``),
+each with an example.  Per decision: the cases whose outputs change, old → new —
+cases from a corpus (``--cases corpus.jsonl``, one JSON object of facts per line,
+with an optional ``"decision"`` key) or generated (``--generate N``: N cases per
+affected decision, drawn from the Glossary with the boundary values of both versions,
+plus the examples of the exact regions).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Optional
+
+from decide.tools.analysis import RegionChange, table_diff
+from decide.model.errors import CaseError, EvaluationError
+from decide.model.ir import Book, Field, Loc, RangeTest, Table, Type
+from decide.model.values import Version, show, to_json
+
+
+@dataclass
+class CellChange:
+    rule: str
+    column: str
+    old: str
+    new: str
+    loc: Loc  # where it is in the new workbook
+
+
+@dataclass
+class TableChange:
+    table: str
+    status: str  # "changed" | "added" | "removed"
+    loc: Loc
+    notes: list[str] = field(default_factory=list)  # hit policy, columns, order
+    added: list[tuple[str, Loc]] = field(default_factory=list)
+    removed: list[tuple[str, Loc]] = field(default_factory=list)
+    cells: list[CellChange] = field(default_factory=list)
+    regions: Optional[list[RegionChange]] = None
+
+
+@dataclass
+class CaseChange:
+    decision: str
+    source: str  # "line 4" or "generated #17"
+    case: dict  # the facts as given (JSON-ready)
+    old: Any  # outputs dict, or {"error": message}
+    new: Any
+    fields: list[str]  # the output fields that differ
+
+
+@dataclass
+class DiffReport:
+    tables: list[TableChange]
+    cases: dict[str, list[CaseChange]]  # decision → changed cases
+    evaluated: dict[str, int]  # decision → cases evaluated
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.tables) or any(self.cases.values())
+
+    def to_dict(self) -> dict:
+        return {
+            "tables": [{
+                "table": t.table, "status": t.status, "where": str(t.loc), "notes": t.notes,
+                "rules_added": [r for r, _ in t.added], "rules_removed": [r for r, _ in t.removed],
+                "cells": [{"rule": c.rule, "column": c.column, "old": c.old, "new": c.new,
+                           "cell": str(c.loc)} for c in t.cells],
+                "regions": None if t.regions is None else [
+                    {"where": r.region, "rule_change": r.what,
+                     "example": {k: to_json(v) for k, v in r.witness.items()}}
+                    for r in t.regions]}
+                for t in self.tables],
+            "decisions": {d: {"evaluated": self.evaluated.get(d, 0), "changed": [
+                {"source": c.source, "case": c.case, "old": _jsonable(c.old), "new": _jsonable(c.new),
+                 "fields": c.fields} for c in cs]} for d, cs in self.cases.items()},
+        }
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    return to_json(v)
+
+
+# --------------------------------------------------------------------------- tables
+def _col_key(c) -> str:
+    return c.field if getattr(c, "field", None) else c.header
+
+
+def compare_tables(old: Book, new: Book) -> list[TableChange]:
+    out = []
+    for name, t in new.tables.items():
+        if name not in old.tables:
+            out.append(TableChange(name, "added", t.loc))
+    for name, t in old.tables.items():
+        if name not in new.tables:
+            out.append(TableChange(name, "removed", t.loc))
+            continue
+        n = new.tables[name]
+        ch = TableChange(name, "changed", n.loc)
+        if (t.hit_policy, t.aggregator) != (n.hit_policy, n.aggregator):
+            ch.notes.append(f"hit policy {_policy(t)} → {_policy(n)}")
+        ik_o = [_col_key(c) for c in t.inputs]
+        ik_n = [_col_key(c) for c in n.inputs]
+        ok_o = [c.field for c in t.outputs]
+        ok_n = [c.field for c in n.outputs]
+        for k in ik_n:
+            if k not in ik_o:
+                ch.notes.append(f"input column {k} added")
+        for k in ik_o:
+            if k not in ik_n:
+                ch.notes.append(f"input column {k} removed")
+        for k in ok_n:
+            if k not in ok_o:
+                ch.notes.append(f"output column {k} added")
+        for k in ok_o:
+            if k not in ok_n:
+                ch.notes.append(f"output column {k} removed")
+        ro = {str(r.id): r for r in t.rules}
+        rn = {str(r.id): r for r in n.rules}
+        for rid, r in rn.items():
+            if rid not in ro:
+                ch.added.append((rid, r.loc))
+        for rid, r in ro.items():
+            if rid not in rn:
+                ch.removed.append((rid, r.loc))
+        common_o = [rid for rid in ro if rid in rn]
+        common_n = [rid for rid in rn if rid in ro]
+        if common_o != common_n:
+            ch.notes.append("rules reordered: " + ", ".join(common_n))
+        for rid in common_n:
+            a, b = ro[rid], rn[rid]
+            for cols_o, cols_n, ents_o, ents_n, keyf in (
+                    (t.inputs, n.inputs, a.inputs, b.inputs, _col_key),
+                    (t.outputs, n.outputs, a.outputs, b.outputs, lambda c: c.field)):
+                old_by = {keyf(c): e for c, e in zip(cols_o, ents_o)}
+                for c, e in zip(cols_n, ents_n):
+                    k = keyf(c)
+                    if k in old_by and old_by[k].text.strip() != e.text.strip():
+                        ch.cells.append(CellChange(rid, c.header, old_by[k].text, e.text, e.loc))
+        if ch.notes or ch.added or ch.removed or ch.cells:
+            try:
+                ch.regions = table_diff(t, n, old, new)
+            except Exception:  # the exact comparison is a bonus; never fail the diff on it
+                ch.regions = None
+            out.append(ch)
+    return out
+
+
+def _policy(t: Table) -> str:
+    return t.hit_policy.name.replace("_", " ") + (t.aggregator.value if t.aggregator else "")
+
+
+# --------------------------------------------------------------------------- cases
+def read_corpus(path: str | os.PathLike) -> Iterable[tuple[str, Optional[str], dict]]:
+    """(source, decision or None, facts) for every line of a JSONL file."""
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line:
+                continue
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError(f"{path}: line {i} is not a JSON object of facts")
+            d = obj.pop("decision", None)
+            yield f"line {i}", d, obj
+
+
+def _raw(v):
+    """A typed value as a raw case value (what a JSON case file would hold)."""
+    if isinstance(v, Version):
+        return v.text
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+def _field_pool(f: Field, bounds: list, rng: random.Random):
+    from decide.tools.verify import _fits, _neighbours
+    pool = []
+    for b in bounds:
+        for x in _neighbours(f.type, b):
+            if f.type is Type.INTEGER and isinstance(x, Decimal) and x == int(x):
+                x = int(x)
+            if _fits(f, x) and x not in pool:
+                pool.append(x)
+    if isinstance(f.allowed, tuple):
+        pool.extend(v for v in f.allowed if v not in pool)
+    return pool
+
+
+def _random_value(f: Field, rng: random.Random):
+    t = f.type
+    if isinstance(f.allowed, tuple):
+        return rng.choice(f.allowed) if t is not Type.TEXT_LIST else tuple(
+            rng.sample(list(f.allowed), rng.randint(0, min(3, len(f.allowed)))))
+    if t is Type.BOOLEAN:
+        return rng.random() < 0.5
+    if t in (Type.INTEGER, Type.NUMBER):
+        lo, hi = 0, 100000
+        if isinstance(f.allowed, RangeTest):
+            lo, hi = int(f.allowed.low.value), int(f.allowed.high.value)
+        v = rng.randint(lo, hi)
+        return v if t is Type.INTEGER else Decimal(v)
+    if t is Type.DATE:
+        return _dt.date(2000, 1, 1) + _dt.timedelta(days=rng.randint(0, 365 * 40))
+    if t is Type.VERSION:
+        return Version(f"{rng.randint(0, 20)}.{rng.randint(0, 20)}.{rng.randint(0, 5)}")
+    if t is Type.TEXT_LIST:
+        return ()
+    return rng.choice(["x", "abc", "JP", "other"])
+
+
+def generate_cases(books: list[Book], decision: str, n: int, seed: int = 0) -> list[dict]:
+    """N raw cases for a decision, biased to the boundaries of every given version."""
+    from decide.tools.verify import _test_values, boundaries
+    rng = random.Random(f"{seed}:{decision}")
+    fields = []
+    for b in books:
+        if decision in b.decisions:
+            for f in b.decisions[decision].inputs:
+                if f not in fields and all(f in bb.fields for bb in books):
+                    fields.append(f)
+    bounds: dict[str, list] = {}
+    examples: dict[str, list] = {}
+    for b in books:
+        for k, v in boundaries(b).items():
+            bounds.setdefault(k, []).extend(v)
+        for k, v in _test_values(b).items():
+            examples.setdefault(k, []).extend(v)
+    pools = {}
+    for name in fields:
+        f = books[-1].fields[name]
+        from decide.tools.verify import _fits
+        pools[name] = _field_pool(f, bounds.get(name, []), rng) + [
+            v for v in examples.get(name, []) if _fits(f, v)]
+    # the Tests sheets' cases of the decision, to mutate a field or two of
+    bases = []
+    for b in books:
+        for s in b.tests:
+            if s.target == decision:
+                for c in s.cases:
+                    if set(c.inputs) <= set(fields) and dict(c.inputs) not in bases:
+                        bases.append(dict(c.inputs))
+    own = {name: _field_pool(books[-1].fields[name], bounds.get(name, []), rng) for name in fields}
+    cases = []
+    for k in range(n):
+        if bases and k % 2:
+            case = {name: _raw(v) for name, v in rng.choice(bases).items()}
+            for name in rng.sample(fields, min(len(fields), rng.randint(1, 2))):
+                pool = own[name] or pools[name]
+                v = rng.choice(pool) if pool and rng.random() < 0.8 else _random_value(
+                    books[-1].fields[name], rng)
+                case[name] = _raw(v)
+            cases.append(case)
+            continue
+        case = {}
+        for name in fields:
+            f = books[-1].fields[name]
+            r = rng.random()
+            if r < 0.1:
+                continue
+            if r < 0.6 and pools[name]:
+                v = rng.choice(pools[name])
+            else:
+                v = _random_value(f, rng)
+            case[name] = _raw(v)
+        cases.append(case)
+    return cases
+
+
+def _run(rulebook, decision: str, facts: dict):
+    try:
+        return dict(rulebook.decide(decision, facts).outputs)
+    except (CaseError, EvaluationError) as e:
+        return {"error": str(e)}
+    except KeyError as e:
+        return {"error": f"unknown field {e}"}
+
+
+def _differ(a, b) -> list[str]:
+    keys = list(dict.fromkeys(list(a) + list(b)))
+    return [k for k in keys if a.get(k) != b.get(k)]
+
+
+def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[int] = None,
+         decision: Optional[str] = None, seed: int = 0) -> DiffReport:
+    from decide.runtime.rulebook import load
+    old_rb, new_rb = load(old_path), load(new_path)
+    old, new = old_rb.ir, new_rb.ir
+    tables = compare_tables(old, new)
+    changed_tables = {t.table for t in tables}
+    out: dict[str, list[CaseChange]] = {}
+    evaluated: dict[str, int] = {}
+
+    def check(d, source, facts):
+        if d not in old.decisions or d not in new.decisions:
+            return
+        evaluated[d] = evaluated.get(d, 0) + 1
+        a, b = _run(old_rb, d, facts), _run(new_rb, d, facts)
+        diff_fields = _differ(a, b)
+        if diff_fields:
+            out.setdefault(d, []).append(CaseChange(d, source, facts, a, b, diff_fields))
+
+    if cases:
+        for source, d, facts in read_corpus(cases):
+            targets = [d or decision] if (d or decision) else _decisions_taking(new, facts)
+            for name in targets:
+                check(name, source, facts)
+    if generate:
+        if decision:
+            names = [decision]
+        else:
+            affected = [d for d, p in new.decisions.items()
+                        if d in old.decisions and (set(p.tables) | set(old.decisions[d].tables)) & changed_tables]
+            # the decision services an application calls, and the changed tables themselves
+            names = [d for d in affected if new.decisions[d].kind == "service" or d in changed_tables]
+        for d in names:
+            plan = new.decisions[d]
+            extra = []
+            for t in tables:
+                for r in t.regions or []:
+                    if set(r.witness) <= set(plan.inputs):
+                        extra.append({k: _raw(v) for k, v in r.witness.items()})
+            for k, facts in enumerate(extra + generate_cases([old, new], d, generate, seed)):
+                check(d, f"generated #{k + 1}", facts)
+    return DiffReport(tables, out, evaluated)
+
+
+def _decisions_taking(book: Book, facts: dict) -> list[str]:
+    keys = set(facts)
+    services = [d for d, p in book.decisions.items() if p.kind == "service" and keys <= set(p.inputs)]
+    if services:
+        return services
+    return [d for d, p in book.decisions.items() if keys <= set(p.inputs)]
+
+
+# --------------------------------------------------------------------------- text
+def _show_out(v) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(show(x) for x in v) + "]"
+    return show(v)
+
+
+def _change(f: str, a, b) -> str:
+    if f == "error":
+        return f"error: {a or '-'} → {b or '-'}"
+    if isinstance(a, list) and isinstance(b, list):
+        plus = [x for x in b if x not in a]
+        minus = [x for x in a if x not in b]
+        if plus or minus:
+            parts = [f"+{show(x)}" for x in plus] + [f"-{show(x)}" for x in minus]
+            return f"{f} {' '.join(parts)}"
+        return f"{f} reordered {_show_out(a)} → {_show_out(b)}"
+    return f"{f} {_show_out(a)} → {_show_out(b)}"
+
+
+def format_text(rep: DiffReport, *, limit: int = 50) -> str:
+    lines = []
+    if not rep.tables:
+        lines.append("Tables: no change.")
+    else:
+        lines.append("Tables:")
+    for t in rep.tables:
+        if t.status != "changed":
+            lines.append(f"  {t.table} ({t.loc.workbook} › {t.loc.sheet}): {t.status}")
+            continue
+        lines.append(f"  {t.table} ({t.loc.workbook} › {t.loc.sheet}):")
+        for n in t.notes:
+            lines.append(f"    {n}")
+        for rid, loc in t.added:
+            lines.append(f"    rule {rid} added [row {loc.cell[1:]}]")
+        for rid, loc in t.removed:
+            lines.append(f"    rule {rid} removed")
+        for c in t.cells:
+            lines.append(f"    rule {c.rule}, {c.column} [{c.loc.cell}]: {c.old or '(empty)'} → "
+                         f"{c.new or '(empty)'}")
+        if t.regions is not None:
+            if not t.regions:
+                lines.append("    the table decides every case as before")
+            for r in t.regions:
+                ex = ", ".join(f"{k} = {show(v)}" for k, v in r.witness.items()) or "any case"
+                if r.what:
+                    lines.append(f"    {r.what} when {r.region}: the result changes (e.g. {ex})")
+                else:
+                    lines.append(f"    decides differently when {r.region} (e.g. {ex})")
+    if rep.evaluated:
+        lines.append("Decisions:")
+        for d, n in rep.evaluated.items():
+            cs = rep.cases.get(d, [])
+            lines.append(f"  {d}: {len(cs)} of {n} case{'s' if n != 1 else ''} change")
+            for c in cs[:limit]:
+                facts = json.dumps(c.case, ensure_ascii=False, default=str)
+                change = "; ".join(_change(f, c.old.get(f), c.new.get(f)) for f in c.fields)
+                lines.append(f"    {c.source} {facts}: {change}")
+            if len(cs) > limit:
+                lines.append(f"    … and {len(cs) - limit} more")
+    return "\n".join(lines)
