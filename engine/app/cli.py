@@ -7,26 +7,15 @@ import json
 import os
 import sys
 from decimal import Decimal
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
 
 import decide
+from decide.app.shipped import shipped_tables
 from decide.model.errors import CaseError, EvaluationError, WorkbookError
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
-
-
-def shipped_tables() -> str:
-    """The workbooks an installed application ships (the ``decide.tables`` entry point;
-    decide's own distribution declares the atone tables), wherever it is installed."""
-    for ep in entry_points(group="decide.tables"):
-        try:
-            return str(ep.load()())
-        except Exception:  # an application that fails to import does not break the CLI
-            continue
-    fail("no tables given and none installed: name a directory of workbooks with --tables DIR")
 
 
 class _Encoder(json.JSONEncoder):
@@ -46,7 +35,8 @@ def fail(message: str, code: int = EXIT_BAD):
 
 
 def load_rulebook(tables: str | None, engine_name: str = "native") -> decide.Rulebook:
-    path = tables or shipped_tables()
+    path = tables or shipped_tables() or fail(
+        "no tables given and none installed: name a directory of workbooks with --tables DIR")
     try:
         return decide.load(path, engine=engine_name)
     except WorkbookError as e:

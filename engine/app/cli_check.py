@@ -18,7 +18,7 @@ EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
 def _default_dir(directory):
     if directory:
         return directory
-    from decide.app.cli import shipped_tables
+    from decide.app.shipped import shipped_tables
     return shipped_tables()
 
 
