@@ -33,7 +33,7 @@ def test_lint_cli_text_json_and_exit_codes(tmp_path):
     r = CliRunner().invoke(main, ["lint", str(good)])
     # an unused Glossary field is a warning: exit 1, and it is named
     assert r.exit_code == 1, r.output
-    assert "L120" in r.output and "unused_field" in r.output
+    assert "WARNING L120 unused-field  book.xlsx › Glossary" in r.output and "unused_field" in r.output
     assert "L109" not in r.output  # "> limit" is analysed exactly (amount - limit vs 0)
     bad = _write(tmp_path / "bad", BAD)
     r = CliRunner().invoke(main, ["lint", str(bad), "--format", "json"])
@@ -42,6 +42,8 @@ def test_lint_cli_text_json_and_exit_codes(tmp_path):
     codes = {(d["code"], d.get("rules", [None])[0]) for d in data["diagnostics"]}
     assert ("L104", "2") in codes  # shadowed by rule 1
     assert ("L103", None) in codes  # "kindle" falls through
+    assert {(d["code"], d["name"]) for d in data["diagnostics"]} >= {("L104", "shadowed-rule"),
+                                                                     ("L103", "uncovered-cases")}
     gap = next(d for d in data["diagnostics"] if d["code"] == "L103")
     assert gap["witness"]["category"] == "kindle"
     assert decide.load(bad).decide("Limit", gap["witness"]).fired == ()

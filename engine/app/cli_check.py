@@ -47,19 +47,25 @@ def _load_or_exit(path):
 @click.command("lint")
 @click.argument("directory", required=False, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def lint_cmd(directory, fmt):
+@click.option("--rules", "list_rules", is_flag=True, help="List the lint rules (code, name, severity, what it finds).")
+def lint_cmd(directory, fmt, list_rules):
     """Check the tables: overlaps, gaps, rules that can never fire, redundant rules,
     columns that change nothing, unused fields, ignored sheets.
 
-    Each finding has a stable code (L101…), its place (workbook › sheet › cell) and
-    an example case that shows it.  Exit 1 when there is an error or a warning.
+    Each finding has a stable code and name (L101 overlapping-rules…), its place
+    (workbook › sheet › cell) and an example case that shows it.  Exit 1 when there
+    is an error or a warning.
 
     \b
     Example:
       decide lint
       decide lint my_tables/ --format json
+      decide lint --rules
     """
-    from decide.tools.lint import format_text, lint_path
+    from decide.tools.lint import format_text, lint_path, registered, rules_table
+    if list_rules:
+        click.echo(rules_table(registered()))
+        sys.exit(EXIT_OK)
     path = _default_dir(directory)
     book, diags = lint_path(path)
     if fmt == "json":
