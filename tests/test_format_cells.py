@@ -211,7 +211,9 @@ def test_output_literals_and_arithmetic(out_book):
     assert str(o["o_version"]) == "6.10.0"
     assert o["o_dec_cell"] == D("0.1")
     js = r.to_dict()
-    assert js["outputs"]["o_sum"] == 0.3
+    assert js["outputs"]["o_sum"] == D("0.3") and isinstance(js["outputs"]["o_sum"], D)  # exact
+    from decide.app.casejson import dumps
+    assert '"o_sum": 0.3,' in dumps(js) and '"o_expr": 0.30,' in dumps(js)  # its digits, not a float's
     assert js["outputs"]["o_date"] == "2020-02-03"
     assert js["outputs"]["o_null"] is None
 

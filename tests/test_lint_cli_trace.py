@@ -8,7 +8,7 @@ from click.testing import CliRunner
 import decide
 from decide.app.cli import main
 from decide.tools.lint import lint
-from decide.tools.trace import why_not, why_not_lines
+from decide.tools.explain import why_not, why_not_lines
 
 from .workbooks import invariants_sheet, table, write_workbook
 

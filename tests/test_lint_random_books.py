@@ -97,7 +97,7 @@ def test_lint_on_random_books(ft):
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(tables_and_fields(), st.data())
 def test_why_not_on_random_books(ft, data):
-    from decide.tools.trace import why_not, why_not_lines
+    from decide.tools.explain import why_not, why_not_lines
     fields, tables = ft
     book = make_book(fields, tables)
     for name in book.decisions:

@@ -1,79 +1,21 @@
 """The ``decide`` command: a thin click layer over the engine's API.
 
-Exit codes: 0 ok, 1 an evaluation or test failure, 2 bad input (workbook or case)."""
+The group and the commands that decide cases (run, batch, test, tables, serve) are
+here; the analysts' commands (lint, verify, diff) in ``cli_check``; what they share
+(options, loading the workbooks, failing) in ``cli_shared``; case JSON in and out and
+the exit codes in ``casejson``.  Exit codes: 0 ok, 1 an evaluation or test failure,
+2 bad input (workbook or case)."""
 from __future__ import annotations
 
-import json
 import os
 import sys
-from decimal import Decimal
-from pathlib import Path
 
 import click
 
-import decide
-from decide.app.shipped import shipped_tables
-from decide.model.errors import CaseError, EvaluationError, WorkbookError
-
-EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
-
-
-class _Encoder(json.JSONEncoder):
-    def default(self, o):
-        if isinstance(o, Decimal):
-            return int(o) if o == o.to_integral_value() else float(o)
-        return super().default(o)
-
-
-def dumps(obj, pretty: bool = True) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2 if pretty else None, cls=_Encoder)
-
-
-def fail(message: str, code: int = EXIT_BAD):
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def load_rulebook(tables: str | None, engine_name: str = "native") -> decide.Rulebook:
-    path = tables or shipped_tables() or fail(
-        "no tables given and none installed: name a directory of workbooks with --tables DIR")
-    try:
-        return decide.load(path, engine=engine_name)
-    except WorkbookError as e:
-        for d in e.diagnostics:
-            click.echo(f"{d.severity}: {d} [{d.code}]", err=True)
-        n = sum(d.severity == "error" for d in e.diagnostics)
-        fail(f"{n} error{'s' if n != 1 else ''} in the workbooks under {path}; nothing was loaded")
-    except (ImportError, RuntimeError) as e:
-        fail(str(e))
-
-
-def read_case(path: str) -> dict:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8-sig")
-    except OSError as e:
-        fail(f"{path}: cannot read the case file: {e.strerror or e}")
-    except UnicodeDecodeError:
-        fail(f"{path}: the case file is not UTF-8 text")
-    try:
-        case = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as e:
-        fail(f"{path}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
-    except RecursionError:
-        fail(f"{path}: the JSON is nested too deeply to be a case")
-    except ValueError as e:  # e.g. an integer of thousands of digits
-        fail(f"{path}: not a usable JSON case: {e}")
-    if not isinstance(case, dict):
-        fail(f"{path}: a case file is a JSON object of facts, e.g. "
-             '{"decision": "card_eligibility", "kyc_status": "approved"}')
-    return case
-
-
-TABLES_OPT = click.option("--tables", "tables", type=click.Path(), default=None,
-                          help="Directory of workbooks (default: the shipped tables/).")
-ENGINE_OPT = click.option("--engine", "engine_name", type=click.Choice(["native", "durable"]),
-                          default="native", show_default=True,
-                          help="Runtime: the compiled native one, or durable_rules (Rete).")
+from decide.app import casejson, cli_check
+from decide.app.casejson import EXIT_FAIL, EXIT_OK, CaseJSONError
+from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook
+from decide.model.errors import CaseError, EvaluationError, did_you_mean
 
 
 class DefaultGroup(click.Group):
@@ -98,7 +40,7 @@ def main():
     """
 
 
-@main.command("run")
+@click.command("run")
 @click.argument("case", type=click.Path(allow_dash=True))
 @click.option("--decision", "-d", default=None, help='Decision or table to run (else the case\'s "decision" key).')
 @TABLES_OPT
@@ -114,7 +56,10 @@ def run(case, decision, tables, engine_name, explain, fmt):
       decide case.json --decision purchase_restriction --explain
       echo '{"category": "books", "amount_yen": 1200}' | decide - -d purchase_restriction
     """
-    facts = read_case(case)
+    try:
+        facts = casejson.load(case)
+    except CaseJSONError as e:
+        fail(str(e))
     name = decision or facts.pop("decision", None)
     facts.pop("decision", None)
     if not name:
@@ -127,11 +72,8 @@ def run(case, decision, tables, engine_name, explain, fmt):
     except EvaluationError as e:
         fail(str(e), EXIT_FAIL)
     if explain:
-        from decide.tools.explain import explain as explain_lines
-        lines = explain_lines(book.ir, name, facts, result)
-        from decide.tools import trace
-        lines += trace.why_not_lines(book.ir, name, facts)
-        click.echo("\n".join(lines))
+        from decide.tools.explain import explain as explain_lines, why_not_lines
+        click.echo("\n".join(explain_lines(book.ir, name, facts, result) + why_not_lines(book.ir, name, facts)))
         return
     if fmt == "text":
         from decide.tools.explain import label
@@ -140,10 +82,10 @@ def run(case, decision, tables, engine_name, explain, fmt):
         for f, v in result.outputs.items():
             click.echo(f"  {label(book.ir, f)}: {show_value(v)}")
         return
-    click.echo(dumps(result.to_dict()))
+    click.echo(casejson.dumps(result.to_dict()))
 
 
-@main.command("batch")
+@click.command("batch")
 @click.argument("cases", type=click.Path(allow_dash=True))
 @click.option("--decision", "-d", required=True, help="Decision or table to run on every case.")
 @click.option("--output", "-o", type=click.Path(allow_dash=True), default="-", help="Where to write results (default stdout).")
@@ -161,7 +103,8 @@ def batch(cases, decision, output, tables, engine_name):
     """
     book = load_rulebook(tables, engine_name)
     if decision not in book.decisions:
-        fail(f'unknown decision "{decision}"; decisions: {", ".join(sorted(book.decisions))}')
+        fail(f'unknown decision "{decision}"{did_you_mean(decision, book.decisions)}; '
+             f'decisions: {", ".join(sorted(book.decisions))}')
     try:
         src = sys.stdin.buffer if cases == "-" else open(cases, "rb")
     except OSError as e:
@@ -172,31 +115,21 @@ def batch(cases, decision, output, tables, engine_name):
     failed = done = 0
     decide = book.decide
 
-    def one(lineno: int, raw: bytes) -> str:
+    def one(lineno: int, raw: bytes) -> tuple[bool, str]:
+        """(decided, the output line) of one input line."""
         try:
-            facts = json.loads(raw, parse_float=Decimal)
-            if isinstance(facts, dict):
-                facts.pop("decision", None)
-            r = decide(decision, facts)
-            return dumps(r.to_dict(), pretty=False)
-        except json.JSONDecodeError as e:
-            return dumps({"error": {"error": "case", "message": f"not valid JSON: {e.msg}"}, "line": lineno}, False)
-        except UnicodeDecodeError:
-            return dumps({"error": {"error": "case", "message": "the line is not UTF-8 text"}, "line": lineno}, False)
-        except RecursionError:
-            return dumps({"error": {"error": "case", "message": "the JSON is nested too deeply"}, "line": lineno}, False)
-        except ValueError as e:  # e.g. an integer of thousands of digits
-            return dumps({"error": {"error": "case", "message": f"not a usable JSON case: {e}"}, "line": lineno}, False)
-        except (CaseError, EvaluationError) as e:
-            return dumps({"error": e.to_dict(), "line": lineno}, False)
+            facts = casejson.parse(raw, noun="line")
+            facts.pop("decision", None)
+            return True, casejson.dumps(decide(decision, facts).to_dict(), pretty=False)
+        except (CaseJSONError, CaseError, EvaluationError) as e:
+            return False, casejson.dumps({"error": e.to_dict(), "line": lineno}, pretty=False)
 
     with click.progressbar(length=total or 0, file=sys.stderr, label="deciding") if show_bar else _nullbar() as bar:
         for lineno, raw in enumerate(src, 1):
             if not raw.strip():
                 continue
-            line = one(lineno, raw)
-            if line.startswith('{"error"'):
-                failed += 1
+            ok, line = one(lineno, raw)
+            failed += not ok
             done += 1
             out.write(line + "\n")
             bar.update(len(raw))
@@ -218,7 +151,7 @@ class _nullbar:
         pass
 
 
-@main.command("test")
+@click.command("test")
 @click.argument("directory", required=False, type=click.Path())
 @ENGINE_OPT
 @click.option("--report", type=click.Path(), default=None, help="Write a copy of the workbooks with results (xlsx).")
@@ -244,22 +177,31 @@ def test_cmd(directory, engine_name, report):
     sys.exit(EXIT_FAIL if failed else EXIT_OK)
 
 
-@main.command("tables")
+@click.command("tables")
 @click.argument("directory", required=False, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def tables_cmd(directory, fmt):
+@click.option("--source", "source_of", metavar="NAME", default=None,
+              help="Print the Python source the native runtime compiled for decision NAME.")
+def tables_cmd(directory, fmt, source_of):
     """List the decisions and tables with their inputs and outputs.
 
     \b
     Example:
       decide tables
       decide tables my_tables/ --format json
+      decide tables --source purchase_restriction
     """
     from decide.tools.explain import label
     book = load_rulebook(directory)
+    if source_of is not None:
+        try:
+            click.echo(book.source(source_of), nl=False)
+        except CaseError as e:
+            fail(str(e))
+        return
     infos = book.decisions
     if fmt == "json":
-        click.echo(dumps({n: {"kind": i.kind, "inputs": list(i.inputs), "outputs": list(i.outputs),
+        click.echo(casejson.dumps({n: {"kind": i.kind, "inputs": list(i.inputs), "outputs": list(i.outputs),
                               "tables": list(i.tables)} for n, i in infos.items()}))
         return
     for kind, title in (("service", "Decision services"), ("table", "Tables")):
@@ -278,7 +220,7 @@ def tables_cmd(directory, fmt):
             click.echo(f"    outputs: {', '.join(label(book.ir, f) for f in i.outputs)}")
 
 
-@main.command("serve")
+@click.command("serve")
 @TABLES_OPT
 @ENGINE_OPT
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -308,8 +250,9 @@ def serve_cmd(tables, engine_name, host, port, threads, watch):
         pass
 
 
-from decide.app import cli_check  # noqa: E402  lint, verify, diff
-cli_check.register(main)
+COMMANDS = (run, batch, test_cmd, tables_cmd, serve_cmd, *cli_check.COMMANDS)
+for _cmd in COMMANDS:
+    main.add_command(_cmd)
 
 
 if __name__ == "__main__":

@@ -1,47 +1,15 @@
-"""The analysts' commands of ``decide``: lint, verify, diff.
-
-``register(group)`` adds them to the ``decide`` click group (``decisions/cli.py``
-calls it).  Exit codes as everywhere in ``decide``: 0 ok, 1 findings or failures,
-2 bad input (workbooks that do not load, unreadable files).
+"""The analysts' commands of ``decide``: lint, verify, diff (``COMMANDS``, added to
+the group by ``cli``).  Exit codes as everywhere in ``decide``: 0 ok, 1 findings or
+failures, 2 bad input (workbooks that do not load, unreadable files).
 """
 from __future__ import annotations
 
-import json
 import sys
-from decimal import Decimal
 
 import click
 
-EXIT_OK, EXIT_FAIL, EXIT_BAD = 0, 1, 2
-
-
-def _default_dir(directory):
-    if directory:
-        return directory
-    from decide.app.shipped import shipped_tables
-    return shipped_tables()
-
-
-def _dumps(obj) -> str:
-    def default(o):
-        if isinstance(o, Decimal):
-            return int(o) if o == o.to_integral_value() else float(o)
-        return str(o)
-    return json.dumps(obj, ensure_ascii=False, indent=2, default=default)
-
-
-def _load_or_exit(path):
-    import decide
-    from decide.model.errors import WorkbookError
-    try:
-        return decide.load(path)
-    except WorkbookError as e:
-        for d in e.diagnostics:
-            click.echo(f"{d.severity}: {d} [{d.code}]", err=True)
-        n = sum(d.severity == "error" for d in e.diagnostics)
-        click.echo(f"error: {n} error{'s' if n != 1 else ''} in the workbooks under {path}; "
-                   "nothing was loaded", err=True)
-        sys.exit(EXIT_BAD)
+from decide.app.casejson import EXIT_BAD, EXIT_FAIL, EXIT_OK, dumps
+from decide.app.cli_shared import fail, load_rulebook, tables_dir
 
 
 @click.command("lint")
@@ -66,10 +34,10 @@ def lint_cmd(directory, fmt, list_rules):
     if list_rules:
         click.echo(rules_table(registered()))
         sys.exit(EXIT_OK)
-    path = _default_dir(directory)
+    path = tables_dir(directory)
     book, diags = lint_path(path)
     if fmt == "json":
-        click.echo(_dumps({"loaded": book is not None, "diagnostics": [d.to_dict() for d in diags]}))
+        click.echo(dumps({"loaded": book is not None, "diagnostics": [d.to_dict() for d in diags]}))
     else:
         if diags:
             click.echo(format_text(diags))
@@ -100,12 +68,12 @@ def verify_cmd(directory, seed, examples, decisions, fmt):
       decide verify my_tables/ --examples 1000 --seed 7
     """
     from decide.tools.verify import check_invariants
-    rb = _load_or_exit(_default_dir(directory))
+    rb = load_rulebook(directory)
     n_props = sum(len(s.properties) for s in rb.ir.invariants
                   if not decisions or s.target in decisions)
     failures = check_invariants(rb, examples=examples, seed=seed, decisions=list(decisions) or None)
     if fmt == "json":
-        click.echo(_dumps({"properties": n_props, "failures": [f.to_dict() for f in failures]}))
+        click.echo(dumps({"properties": n_props, "failures": [f.to_dict() for f in failures]}))
     else:
         for f in failures:
             click.echo(f.describe())
@@ -138,22 +106,18 @@ def diff_cmd(old, new, cases, generate, decision, seed, limit, fmt):
     from decide.model.errors import WorkbookError
     from decide.tools.diff import diff, format_text
     for p in (old, new):
-        _load_or_exit(p)  # a clear message and exit 2 when a side does not load
+        load_rulebook(p)  # a clear message and exit 2 when a side does not load
     try:
         rep = diff(old, new, cases=cases, generate=generate, decision=decision, seed=seed)
     except WorkbookError:  # pragma: no cover (checked above)
         sys.exit(EXIT_BAD)
     except (OSError, ValueError) as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_BAD)
+        fail(str(e))
     if fmt == "json":
-        click.echo(_dumps(rep.to_dict()))
+        click.echo(dumps(rep.to_dict()))
     else:
         click.echo(format_text(rep, limit=limit))
     sys.exit(EXIT_FAIL if rep.changed else EXIT_OK)
 
 
-def register(group: click.Group) -> None:
-    """Add lint, verify and diff to the ``decide`` group."""
-    for cmd in (lint_cmd, verify_cmd, diff_cmd):
-        group.add_command(cmd)
+COMMANDS = (lint_cmd, verify_cmd, diff_cmd)

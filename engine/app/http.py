@@ -15,30 +15,22 @@ sees half a table set.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import threading
-from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
 from decide import CaseError, EvaluationError, Rulebook, WorkbookError
+from decide.app import casejson
 from decide.model.errors import did_you_mean
 
-MAX_BODY = 1 << 20  # bytes
+MAX_BODY = casejson.MAX_BYTES
 
 _STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed",
            413: "413 Payload Too Large", 422: "422 Unprocessable Entity", 500: "500 Internal Server Error"}
 
 
-class _Encoder(json.JSONEncoder):
-    def default(self, o):
-        if isinstance(o, Decimal):
-            return int(o) if o == o.to_integral_value() else float(o)
-        return super().default(o)
-
-
 def _json(status: int, body, start_response) -> list[bytes]:
-    data = json.dumps(body, ensure_ascii=False, cls=_Encoder).encode("utf-8")
+    data = casejson.dumps(body, pretty=False).encode("utf-8")
     start_response(_STATUS[status], [("Content-Type", "application/json; charset=utf-8"),
                                      ("Content-Length", str(len(data)))])
     return [data]
@@ -138,13 +130,11 @@ class Service:
             return _error(413, f"the body is over {MAX_BODY} bytes", start_response)
         raw = environ["wsgi.input"].read(length) if length else b""
         try:
-            facts = json.loads(raw.decode("utf-8-sig") or "{}", parse_float=Decimal)
-        except (ValueError, RecursionError) as e:  # bad UTF-8, bad JSON, too deep, huge integers
-            msg = e.msg if isinstance(e, json.JSONDecodeError) else (
-                "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else str(e) or "too deeply nested")
-            return _error(400, f"the body is not valid JSON: {msg}", start_response)
-        if not isinstance(facts, dict):
-            return _error(400, "the body is a JSON object of facts (field: value)", start_response)
+            facts = casejson.parse(raw or b"{}", noun="body")
+        except casejson.CaseJSONError as e:  # bad UTF-8, bad JSON, over the limits, not an object
+            if e.kind == "shape":
+                return _error(400, "the body is a JSON object of facts (field: value)", start_response)
+            return _error(400, f"the body is not valid JSON: {e.detail}", start_response)
         given = facts.pop("decision", None)
         name = name or given
         if not name:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 from bisect import bisect_left
 from decimal import Decimal
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 from decide.runtime import reference as ref
 from decide.runtime.facts import apply_derive, as_mapping, coerce_field, unknown_fields
@@ -25,61 +25,16 @@ from decide.model.ir import (
     OrTests, Plan, RangeTest, Table, Type,
 )
 from decide.compile.resolve import literal_values, referenced_fields
-from decide.model.values import Version, to_json
+from decide.model.values import Version
+from decide.runtime.result import FiredRule, Result
 
 SMALL_TABLE = 16  # rules; above this a table is indexed when an index helps
 INDEX_BUDGET = 2_000_000  # candidate entries an index may hold
 
 
-class FiredRule(NamedTuple):
-    table: str
-    rule: str
-    workbook: str
-    sheet: str
-    row: int
-    index: int
-
-    def to_dict(self) -> dict:
-        return {"table": self.table, "rule": self.rule, "workbook": self.workbook,
-                "sheet": self.sheet, "row": self.row}
-
-
-class Result:
-    """The outcome of one decision: ``outputs`` (field → value) and ``fired``
-    (the rules that fired, with their workbook, sheet and row)."""
-
-    __slots__ = ("decision", "outputs", "fired")
-
-    def __init__(self, decision: str, outputs: dict, fired: tuple):
-        self.decision = decision
-        self.outputs = outputs
-        self.fired = fired
-
-    def to_dict(self) -> dict:
-        return {"decision": self.decision,
-                "outputs": {k: _jsonable(v) for k, v in self.outputs.items()},
-                "fired": [f.to_dict() for f in self.fired]}
-
-    def __repr__(self) -> str:
-        return f"Result({self.decision!r}, outputs={self.outputs!r}, fired={len(self.fired)} rules)"
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Result) and (self.decision, self.outputs, self.fired) == \
-            (other.decision, other.outputs, other.fired)
-
-
 def _neg(v):
     v = ref._num(v)
     return None if v is None else -v
-
-
-def _jsonable(v):
-    v = to_json(v)
-    if isinstance(v, Decimal):
-        return int(v) if v == v.to_integral_value() else float(v)
-    if isinstance(v, list):
-        return [_jsonable(x) for x in v]
-    return v
 
 
 def fired_rules(book: Book, t: Table) -> tuple[FiredRule, ...]:
@@ -244,6 +199,8 @@ class _Gen:
 
     # -- a whole table
     def table(self, t: Table, k: int):
+        where = " ".join(f"{t.loc.workbook} › {t.loc.sheet}".splitlines())
+        self.emit(f"# table {t.name} ({where}, {t.hit_policy.name}): {len(t.rules)} rules")
         cols = []
         for j, col in enumerate(t.inputs):
             if col.field is not None:
@@ -599,3 +556,8 @@ def compile_book(book: Book) -> dict[str, Callable[[Any], Result]]:
 def compile_validators(book: Book) -> dict[str, Callable[[Any], dict]]:
     """Every decision's case validation (and derive hook) alone, compiled."""
     return {name: _Gen(book, plan).build_validator() for name, plan in book.decisions.items()}
+
+
+def source(book: Book, name: str) -> str:
+    """The Python source of the function the native runtime compiles for decision ``name``."""
+    return _Gen(book, book.decisions[name]).build().source

@@ -10,7 +10,8 @@ from typing import Any, Iterable, Mapping
 from decide.model.errors import CaseError, did_you_mean
 from decide.model.ir import Book, DecisionService
 from decide.compile.loader import load_book
-from decide.runtime.native import Result, compile_book, compile_validators
+from decide.runtime.native import compile_book, compile_validators, source as native_source
+from decide.runtime.result import Result
 
 ENGINES = ("native", "durable")
 
@@ -68,9 +69,16 @@ class Rulebook:
         try:
             fn = fns[name]
         except (KeyError, TypeError):
-            raise CaseError(f'unknown decision "{name}"{did_you_mean(str(name), fns)}; decisions: '
-                            + ", ".join(sorted(fns))) from None
+            raise _unknown(name, fns) from None
         return fn(facts)
+
+    def source(self, name: str) -> str:
+        """The Python source of the function the native runtime compiles for decision
+        ``name`` (compiled on asking when this book runs on another engine)."""
+        ir, fns, _ = self._state
+        if not isinstance(name, str) or name not in fns:
+            raise _unknown(name, fns)
+        return getattr(fns[name], "source", None) or native_source(ir, name)
 
     def reload(self) -> None:
         """Load the workbooks again.  On error the current version stays in service
@@ -86,6 +94,11 @@ class Rulebook:
     def __repr__(self) -> str:
         return f"<Rulebook {self.path} ({self.engine}): {len(self.ir.tables)} tables, " \
                f"{len(self.ir.decisions)} decisions>"
+
+
+def _unknown(name, decisions) -> CaseError:
+    return CaseError(f'unknown decision "{name}"{did_you_mean(str(name), decisions)}; decisions: '
+                     + ", ".join(sorted(decisions)))
 
 
 def _durable_decider(book: Book, name: str, backend, validate):
