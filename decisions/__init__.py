@@ -8,6 +8,6 @@ from importlib import resources
 from pathlib import Path
 
 
-def tables() -> Path:
+def tables_dir() -> Path:
     """The directory of the shipped workbooks, wherever the package is installed."""
     return Path(str(resources.files("decide.atone.tables")))

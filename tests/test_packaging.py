@@ -38,3 +38,14 @@ def test_the_shipped_workbooks_are_package_data():
     assert "*.xlsx" in CONF["package-data"]["decide.atone.tables"]
     assert CONF["package-dir"]["decide.atone.tables"] == "tables"
     assert sorted(p.name for p in (ROOT / "tables").glob("*.xlsx"))
+
+
+def test_the_installed_tables_are_found_every_time():
+    """The decide.tables entry point resolves to the workbooks on every call (a
+    function named like the ``tables`` sub-package would be replaced by it once the
+    sub-package is imported)."""
+    from decide.app.shipped import shipped_tables
+    first, second = shipped_tables(), shipped_tables()
+    assert first == second and first is not None
+    assert sorted(p.name for p in Path(first).glob("*.xlsx")) == sorted(
+        p.name for p in (ROOT / "tables").glob("*.xlsx"))

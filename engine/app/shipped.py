@@ -1,7 +1,7 @@
 """Where the installed tables are: the ``decide.tables`` entry point.
 
 An application that ships workbooks declares a function returning their directory
-(decide's own distribution declares the atone tables, ``decide.atone:tables``); the
+(decide's own distribution declares the atone tables, ``decide.atone:tables_dir``); the
 engine finds them without importing the application."""
 from __future__ import annotations
 
