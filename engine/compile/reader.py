@@ -3,21 +3,27 @@
 Values are read with their positions and nothing else: formatting is never
 interpreted.  A formula cell is read through its cached value; a formula without
 one is reported (the workbook was saved by a program that does not compute).
+Every read is bounded (xlsxguard): a file that is damaged, hostile, too big or not
+an .xlsx gives one diagnostic naming it, and the other workbooks are still read.
 """
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.xml.constants import SHEET_MAIN_NS
 
+from decide.compile.xlsxguard import OTHER_FORMATS, BoundedZip, Limits, Refused, open_workbook, over_limit, refusal
 from decide.model.errors import Diagnostic
 from decide.model.ir import Loc
 
+_FORMULA = f"{{{SHEET_MAIN_NS}}}f"
 KINDS = {"glossary": "glossary", "decision table": "table", "tests": "tests",
          "invariants": "invariants"}
 
@@ -50,54 +56,125 @@ class RawSheet:
         return all((row, c) not in self.cells for c in range(1, self.max_col + 1))
 
 
+SUFFIXES = (".xlsx",) + tuple(OTHER_FORMATS)  # listed so that a wrong format is reported, not missed
+
+
 def workbook_paths(directory: str | os.PathLike) -> list[Path]:
     d = Path(directory)
     if d.is_file():
         return [d]
-    return sorted(p for p in d.rglob("*.xlsx") if not p.name.startswith(("~$", ".~")))
+    return sorted(p for p in d.rglob("*") if p.suffix.lower() in SUFFIXES
+                  and not p.name.startswith(("~$", ".~")))
 
 
-def read_workbook(path: Path, name: str | None = None) -> tuple[list[RawSheet], list[Diagnostic]]:
-    name = name or path.name
+class _CellParser(WorkSheetParser):
+    """openpyxl's streaming sheet parser (the one its read-only worksheets use), reading
+    each cell's cached value and noting whether it holds a formula: one pass, and only
+    the cells present (``iter_rows`` pads every row to the widest and fills the gaps)."""
+
+    def parse_cell(self, element):
+        cell = super().parse_cell(element)
+        cell["formula"] = element.find(_FORMULA) is not None
+        return cell
+
+
+def _load(zf: BoundedZip):
+    """openpyxl's read-only workbook over the bounded zip (what ``load_workbook`` does)."""
+    reader = ExcelReader(zf.source, read_only=True, data_only=True)
+    reader.archive, reader.valid_files = zf, zf.namelist()
+    reader.read()
+    return reader.wb
+
+
+def _rows(wb, ws):
+    with wb._archive.open(ws._worksheet_path) as src:
+        parser = _CellParser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                             date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+        yield from parser.parse()
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _read_sheet(wb, ws, name: str, limits: Limits, budget: list[int]) -> RawSheet:
+    """One sheet: A1 alone decides its kind; only the kinds the engine reads are read
+    further, within the row, column and byte limits."""
+    rows = _rows(wb, ws)
     try:
-        values = load_workbook(path, data_only=True, read_only=True)
-        formulas = load_workbook(path, data_only=False, read_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        return [], [Diagnostic("E100", "error", Loc(name),
-                               f"cannot be read as an Excel workbook (.xlsx): {e}")]
-    sheets = []
-    for ws in values.worksheets:
-        first = next(ws.iter_rows(min_row=1, max_row=1, max_col=1, values_only=True), (None,))
-        a1 = first[0] if first else None
-        kind = KINDS.get(str(a1).strip().lower(), "other") if isinstance(a1, str) else "other"
-        cells: dict[tuple[int, int], Any] = {}
-        max_row = max_col = 0
-        for row in ws.iter_rows():
-            for c in row:
-                v = c.value
-                if v is None or (isinstance(v, str) and not v.strip()):
-                    continue
-                cells[(c.row, c.column)] = v
-                max_row = max(max_row, c.row)
-                max_col = max(max_col, c.column)
+        first = next(rows, None)
+        a1 = None
+        if first is not None and first[0] == 1:
+            a1 = next((c["value"] for c in first[1] if c["column"] == 1), None)
+        kind = KINDS.get(a1.strip().lower(), "other") if isinstance(a1, str) else "other"
         if kind == "other":
-            sheets.append(RawSheet(name, ws.title, kind, cells, set(), max_row, max_col))
-            continue
+            cells = {} if _blank(a1) else {(1, 1): a1}
+            return RawSheet(name, ws.title, kind, cells, set(), len(cells), len(cells))
+        size = wb._archive.getinfo(ws._worksheet_path).file_size
+        budget[0] += size
+        if budget[0] > limits.max_read_bytes:
+            raise over_limit(f"the sheets to read come to more than {limits.max_read_bytes / 1e6:,.0f} MB "
+                             f"of XML (this one is {size / 1e6:,.1f} MB): is this the right file?", ws.title)
+        cells: dict[tuple[int, int], Any] = {}
         uncached = set()
-        for row in formulas[ws.title].iter_rows():
+        max_row = max_col = 0
+        for idx, row in chain([first], rows):
+            if idx > limits.max_rows:
+                raise over_limit(f"has rows past row {limits.max_rows:,}, the limit read per sheet (row "
+                                 f"{idx:,}; an empty formatted row counts too): delete the rows below the "
+                                 f"table, or raise DECIDE_MAX_ROWS", ws.title)
             for c in row:
-                if getattr(c, "data_type", None) == "f" and (c.row, c.column) not in cells:
-                    uncached.add((c.row, c.column))
-                    max_row = max(max_row, c.row)
-                    max_col = max(max_col, c.column)
-        sheets.append(RawSheet(name, ws.title, kind, cells, uncached, max_row, max_col))
-    values.close()
-    formulas.close()
-    return sheets, []
+                v, r, col = c["value"], c["row"], c["column"]
+                blank = _blank(v)
+                if blank and not c["formula"]:
+                    continue
+                if col > limits.max_columns or r > limits.max_rows:
+                    raise over_limit(f"has a value in {get_column_letter(min(col, 18278))}{r}, past the "
+                                     f"{limits.max_columns:,} columns and {limits.max_rows:,} rows read per "
+                                     f"sheet: delete it, or raise DECIDE_MAX_COLUMNS", ws.title)
+                if blank:
+                    uncached.add((r, col))
+                else:
+                    cells[(r, col)] = v
+                max_row, max_col = max(max_row, r), max(max_col, col)
+        return RawSheet(name, ws.title, kind, cells, uncached, max_row, max_col)
+    finally:
+        rows.close()
 
 
-def read_directory(directory: str | os.PathLike) -> tuple[list[RawSheet], list[Diagnostic]]:
+def read_workbook(path: Path, name: str | None = None, root: Path | None = None,
+                  limits: Limits | None = None) -> tuple[list[RawSheet], list[Diagnostic]]:
+    """The sheets of one workbook, or one diagnostic saying why it is not read.
+    ``root``: the tables directory (a symbolic link may not lead out of it)."""
+    name = name or path.name
+    limits = limits or Limits.from_env()
+    sheet = ""
+    try:
+        zf = open_workbook(path, root, limits)
+        try:
+            wb = _load(zf)
+            budget = [0]
+            sheets = []
+            for ws in wb.worksheets:
+                sheet = ws.title
+                sheets.append(_read_sheet(wb, ws, name, limits, budget))
+            return sheets, []
+        except Exception as e:  # whatever a damaged or hostile file makes openpyxl raise
+            raise refusal(e, "" if sheet else zf.last_part, sheet) from None
+        finally:
+            zf.close()
+    except Refused as r:
+        return [], [Diagnostic(r.code, "error", Loc(name, r.sheet), r.message)]
+
+
+def read_directory(directory: str | os.PathLike,
+                   limits: Limits | None = None) -> tuple[list[RawSheet], list[Diagnostic]]:
     d = Path(directory)
+    if limits is None:
+        try:
+            limits = Limits.from_env()
+        except ValueError as e:
+            return [], [Diagnostic("E100", "error", Loc(str(directory)), str(e))]
     if not d.exists():
         return [], [Diagnostic("E100", "error", Loc(str(directory)),
                                "no such directory or file")]
@@ -108,7 +185,7 @@ def read_directory(directory: str | os.PathLike) -> tuple[list[RawSheet], list[D
     sheets, diags = [], []
     for p in paths:
         rel = p.name if d.is_file() else str(p.relative_to(d))
-        s, dg = read_workbook(p, rel)
+        s, dg = read_workbook(p, rel, None if d.is_file() else d, limits)
         sheets.extend(s)
         diags.extend(dg)
     return sheets, diags

@@ -57,11 +57,27 @@ class ValueProblem(ValueError):
     """A raw value does not fit a type; the message says what would."""
 
 
+MAX_DIGITS = 100  # digits before the decimal point of a number in a case
+_TOO_BIG = 10 ** MAX_DIGITS
+
+
+def _oversized(raw: Any) -> bool:
+    """A number too big to be a fact (nor printable: Python refuses int ↔ str past 4,300 digits)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return abs(raw) >= _TOO_BIG
+    if isinstance(raw, (float, Decimal)):
+        d = to_decimal(raw)
+        return d.is_finite() and d.adjusted() >= MAX_DIGITS
+    return False
+
+
 def coerce(raw: Any, type_: Type) -> Any:
     """Turn a raw case value (JSON or Python) into the typed value, or raise
     ValueProblem with a message naming what is expected."""
     if raw is None:
         return None
+    if _oversized(raw):
+        raise ValueProblem(f"a number of more than {MAX_DIGITS} digits is not accepted in a case")
     if type_ is Type.TEXT:
         if isinstance(raw, str):
             return raw
