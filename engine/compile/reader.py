@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import SHEET_MAIN_NS
@@ -78,17 +79,25 @@ class _CellParser(WorkSheetParser):
         return cell
 
 
-def _load(zf: BoundedZip):
-    """openpyxl's read-only workbook over the bounded zip (what ``load_workbook`` does)."""
+def _open(zf: BoundedZip):
+    """What openpyxl's read-only load does, less what the engine does not need: document
+    properties, theme, chart sheets, defined names, and each worksheet's size scan (which
+    reads a sheet without a <dimension> tag to its end).  → (workbook, shared strings,
+    [(sheet title, part name)])."""
     reader = ExcelReader(zf.source, read_only=True, data_only=True)
     reader.archive, reader.valid_files = zf, zf.namelist()
-    reader.read()
-    return reader.wb
+    reader.read_manifest()
+    reader.read_strings()
+    reader.read_workbook()
+    apply_stylesheet(zf, reader.wb)
+    sheets = [(s.name, rel.target) for s, rel in reader.parser.find_sheets()
+              if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
+    return reader.wb, reader.shared_strings, sheets
 
 
-def _rows(wb, ws):
-    with wb._archive.open(ws._worksheet_path) as src:
-        parser = _CellParser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+def _rows(zf: BoundedZip, part: str, strings: list, wb):
+    with zf.open(part) as src:
+        parser = _CellParser(src, strings, data_only=True, epoch=wb.epoch,
                              date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
         yield from parser.parse()
 
@@ -97,10 +106,10 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _read_sheet(wb, ws, name: str, limits: Limits, budget: list[int]) -> RawSheet:
+def _read_sheet(zf: BoundedZip, title: str, part: str, name: str, limits: Limits,
+                budget: list[int], rows) -> RawSheet:
     """One sheet: A1 alone decides its kind; only the kinds the engine reads are read
     further, within the row, column and byte limits."""
-    rows = _rows(wb, ws)
     try:
         first = next(rows, None)
         a1 = None
@@ -109,12 +118,12 @@ def _read_sheet(wb, ws, name: str, limits: Limits, budget: list[int]) -> RawShee
         kind = KINDS.get(a1.strip().lower(), "other") if isinstance(a1, str) else "other"
         if kind == "other":
             cells = {} if _blank(a1) else {(1, 1): a1}
-            return RawSheet(name, ws.title, kind, cells, set(), len(cells), len(cells))
-        size = wb._archive.getinfo(ws._worksheet_path).file_size
+            return RawSheet(name, title, kind, cells, set(), len(cells), len(cells))
+        size = zf.getinfo(part).file_size
         budget[0] += size
         if budget[0] > limits.max_read_bytes:
             raise over_limit(f"the sheets to read come to more than {limits.max_read_bytes / 1e6:,.0f} MB "
-                             f"of XML (this one is {size / 1e6:,.1f} MB): is this the right file?", ws.title)
+                             f"of XML (this one is {size / 1e6:,.1f} MB): is this the right file?", title)
         cells: dict[tuple[int, int], Any] = {}
         uncached = set()
         max_row = max_col = 0
@@ -122,7 +131,7 @@ def _read_sheet(wb, ws, name: str, limits: Limits, budget: list[int]) -> RawShee
             if idx > limits.max_rows:
                 raise over_limit(f"has rows past row {limits.max_rows:,}, the limit read per sheet (row "
                                  f"{idx:,}; an empty formatted row counts too): delete the rows below the "
-                                 f"table, or raise DECIDE_MAX_ROWS", ws.title)
+                                 f"table, or raise DECIDE_MAX_ROWS", title)
             for c in row:
                 v, r, col = c["value"], c["row"], c["column"]
                 blank = _blank(v)
@@ -131,13 +140,13 @@ def _read_sheet(wb, ws, name: str, limits: Limits, budget: list[int]) -> RawShee
                 if col > limits.max_columns or r > limits.max_rows:
                     raise over_limit(f"has a value in {get_column_letter(min(col, 18278))}{r}, past the "
                                      f"{limits.max_columns:,} columns and {limits.max_rows:,} rows read per "
-                                     f"sheet: delete it, or raise DECIDE_MAX_COLUMNS", ws.title)
+                                     f"sheet: delete it, or raise DECIDE_MAX_COLUMNS", title)
                 if blank:
                     uncached.add((r, col))
                 else:
                     cells[(r, col)] = v
                 max_row, max_col = max(max_row, r), max(max_col, col)
-        return RawSheet(name, ws.title, kind, cells, uncached, max_row, max_col)
+        return RawSheet(name, title, kind, cells, uncached, max_row, max_col)
     finally:
         rows.close()
 
@@ -152,12 +161,12 @@ def read_workbook(path: Path, name: str | None = None, root: Path | None = None,
     try:
         zf = open_workbook(path, root, limits)
         try:
-            wb = _load(zf)
+            wb, strings, parts = _open(zf)
             budget = [0]
             sheets = []
-            for ws in wb.worksheets:
-                sheet = ws.title
-                sheets.append(_read_sheet(wb, ws, name, limits, budget))
+            for sheet, part in parts:
+                rows = _rows(zf, part, strings, wb)
+                sheets.append(_read_sheet(zf, sheet, part, name, limits, budget, rows))
             return sheets, []
         except Exception as e:  # whatever a damaged or hostile file makes openpyxl raise
             raise refusal(e, "" if sheet else zf.last_part, sheet) from None

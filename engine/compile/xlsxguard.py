@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
 from xml.etree.ElementTree import ParseError
+from xml.parsers.expat import ExpatError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -226,12 +227,12 @@ def _check_zip(zf: zipfile.ZipFile, limits: Limits) -> frozenset:
         raise Refused("E102", MACROS)
     total = 0
     for i in infos:
-        if i.file_size > limits.max_part_bytes:
-            raise over_limit(f"its part {i.filename} is {_mb(i.file_size)} uncompressed, over the "
-                             f"{_mb(limits.max_part_bytes)} read of a part: is this the right file?")
         if i.file_size > MB and i.file_size > limits.max_ratio * max(i.compress_size, 1):
             raise over_limit(f"its part {i.filename} expands {i.file_size // max(i.compress_size, 1):,} "
                              f"times ({_mb(i.compress_size)} → {_mb(i.file_size)}): a zip bomb?")
+        if i.file_size > limits.max_part_bytes:
+            raise over_limit(f"its part {i.filename} is {_mb(i.file_size)} uncompressed, over the "
+                             f"{_mb(limits.max_part_bytes)} read of a part: is this the right file?")
         total += i.file_size
         if total > limits.max_total_bytes:
             raise over_limit(f"its parts add up to more than {_mb(limits.max_total_bytes)} uncompressed: "
@@ -312,7 +313,7 @@ def refusal(e: BaseException, part: str = "", sheet: str = "") -> Refused:
             return Refused("E105", f"declares XML entities{where}, which Excel never writes and the engine "
                                    "does not expand (a tampered file?): save it again from Excel", sheet)
     root = chain[-1]
-    if isinstance(root, ParseError):
+    if isinstance(root, (ParseError, ExpatError)):
         return Refused("E100", f"is damaged: malformed XML{where} ({_short(root)}): save it again from Excel",
                        sheet)
     if isinstance(root, (zipfile.BadZipFile, zlib.error, EOFError)):

@@ -58,13 +58,13 @@ class ValueProblem(ValueError):
 
 
 MAX_DIGITS = 100  # digits before the decimal point of a number in a case
-_TOO_BIG = 10 ** MAX_DIGITS
+TOO_BIG = 10 ** MAX_DIGITS
 
 
 def _oversized(raw: Any) -> bool:
     """A number too big to be a fact (nor printable: Python refuses int ↔ str past 4,300 digits)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
-        return abs(raw) >= _TOO_BIG
+        return abs(raw) >= TOO_BIG
     if isinstance(raw, (float, Decimal)):
         d = to_decimal(raw)
         return d.is_finite() and d.adjusted() >= MAX_DIGITS

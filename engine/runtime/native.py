@@ -25,7 +25,7 @@ from decide.model.ir import (
     OrTests, Plan, RangeTest, Table, Type,
 )
 from decide.compile.resolve import literal_values, referenced_fields
-from decide.model.values import Version
+from decide.model.values import TOO_BIG, Version
 from decide.runtime.result import FiredRule, Result
 
 SMALL_TABLE = 16  # rules; above this a table is indexed when an index helps
@@ -51,7 +51,7 @@ class _Gen:
             "Decimal": Decimal, "_date": _dt.date, "Version": Version, "bisect_left": bisect_left,
             "RESULT": Result, "AS_MAPPING": as_mapping, "_U": ref.unary, "_EVAL": ref.eval_expr, "_AR": ref.arith, "_NEG": _neg,
              "_CMP": ref.compare, "_PKEY": ref.priority_key,
-            "_VIOL": ref.violation, "BOOK": book,
+            "_VIOL": ref.violation, "BOOK": book, "TOO_BIG": TOO_BIG,
         }
         self.n = 0
         self.vars: dict[str, str] = {}  # field → local variable
@@ -426,10 +426,11 @@ class _Gen:
         t = f.type
         if t is Type.TEXT:
             base = f"{v}.__class__ is str"
-        elif t is Type.INTEGER:
-            base = f"{v}.__class__ is int"
+        elif t is Type.INTEGER:  # a number too big for a case goes to the normaliser, which refuses it
+            base = f"{v}.__class__ is int and -TOO_BIG < {v} < TOO_BIG"
         elif t is Type.NUMBER:
-            base = f"({v}.__class__ is int or {v}.__class__ is Decimal)"
+            base = (f"({v}.__class__ is int or {v}.__class__ is Decimal) and "
+                    f"-TOO_BIG < {v} < TOO_BIG")
         elif t is Type.BOOLEAN:
             return f"{v} is True or {v} is False"
         elif t is Type.DATE:
