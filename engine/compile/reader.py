@@ -106,10 +106,9 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _read_sheet(zf: BoundedZip, title: str, part: str, name: str, limits: Limits,
-                budget: list[int], rows) -> RawSheet:
-    """One sheet: A1 alone decides its kind; only the kinds the engine reads are read
-    further, within the row, column and byte limits."""
+def _read_sheet(rows, title: str, name: str, limits: Limits) -> RawSheet:
+    """One sheet from its rows: A1 alone decides its kind; only the kinds the engine reads
+    are read further, within the row and column limits (and the zip's byte budget)."""
     try:
         first = next(rows, None)
         a1 = None
@@ -119,11 +118,6 @@ def _read_sheet(zf: BoundedZip, title: str, part: str, name: str, limits: Limits
         if kind == "other":
             cells = {} if _blank(a1) else {(1, 1): a1}
             return RawSheet(name, title, kind, cells, set(), len(cells), len(cells))
-        size = zf.getinfo(part).file_size
-        budget[0] += size
-        if budget[0] > limits.max_read_bytes:
-            raise over_limit(f"the sheets to read come to more than {limits.max_read_bytes / 1e6:,.0f} MB "
-                             f"of XML (this one is {size / 1e6:,.1f} MB): is this the right file?", title)
         cells: dict[tuple[int, int], Any] = {}
         uncached = set()
         max_row = max_col = 0
@@ -162,11 +156,9 @@ def read_workbook(path: Path, name: str | None = None, root: Path | None = None,
         zf = open_workbook(path, root, limits)
         try:
             wb, strings, parts = _open(zf)
-            budget = [0]
             sheets = []
             for sheet, part in parts:
-                rows = _rows(zf, part, strings, wb)
-                sheets.append(_read_sheet(zf, sheet, part, name, limits, budget, rows))
+                sheets.append(_read_sheet(_rows(zf, part, strings, wb), sheet, name, limits))
             return sheets, []
         except Exception as e:  # whatever a damaged or hostile file makes openpyxl raise
             raise refusal(e, "" if sheet else zf.last_part, sheet) from None

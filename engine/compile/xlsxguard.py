@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, fields
@@ -44,9 +45,9 @@ ENV = {"max_rows": "DECIDE_MAX_ROWS", "max_columns": "DECIDE_MAX_COLUMNS"}
 class Limits:
     max_rows: int = 100_000  # rows read per sheet
     max_columns: int = 1_000  # columns read per sheet
-    max_read_bytes: int = 30 * MB  # sheet XML read in full (tables, tests, invariants), per workbook
+    max_read_bytes: int = 16 * MB  # XML parsed per workbook (parts read whole, sheets streamed)
+    max_xml_bytes: int = 5 * MB  # a part read whole into memory (shared strings, styles, …)
     max_part_bytes: int = 20 * MB  # any part, uncompressed
-    max_xml_bytes: int = 5 * MB  # a part read whole into memory (styles, shared strings, …)
     max_total_bytes: int = 100 * MB  # all parts, uncompressed; also the file's size
     max_ratio: int = 100  # uncompressed : compressed, for a part over 1 MB
     max_parts: int = 10_000
@@ -83,15 +84,16 @@ def over_limit(what: str, sheet: str = "") -> Refused:
 
 
 class BoundedZip(zipfile.ZipFile):
-    """The workbook's zip, handed to openpyxl: it reads a part whole with ``read`` (or
-    ``open(...).read()``) and streams worksheets through ``open``.  A part read into
-    memory may be at most ``max_xml_bytes``; only worksheet parts, which openpyxl
-    streams, may be larger (up to ``max_part_bytes``, checked in ``open_workbook``)."""
+    """The workbook's zip, handed to openpyxl, which reads a part whole (``read``, or
+    ``open(...).read()``) or streams a worksheet (``open`` and reads of a chunk).  A part
+    read whole may be at most ``max_xml_bytes``, and all the XML handed out, whole or
+    streamed, at most ``max_read_bytes``: parse time and memory follow from these two."""
 
     def __init__(self, file: BinaryIO, limits: Limits):
         self.limits = limits
-        self.worksheets: frozenset = frozenset()  # parts openpyxl may stream
-        self.last_part = ""  # the part read last: where a parse error most likely is
+        self.worksheets: frozenset = frozenset()  # parts that may be streamed
+        self.last_part = ""  # the part opened last: where a parse error most likely is
+        self.spent = 0  # bytes of XML handed out
         self.source = file  # owned: closed with the zip
         super().__init__(file)
 
@@ -101,41 +103,44 @@ class BoundedZip(zipfile.ZipFile):
         finally:
             self.source.close()
 
-    def _whole(self, info: zipfile.ZipInfo) -> None:
+    def charge(self, n: int) -> None:
+        self.spent += n
+        if self.spent > self.limits.max_read_bytes:
+            raise over_limit(f"reading it means parsing more than {_mb(self.limits.max_read_bytes)} of XML: "
+                             "is this the right file?")
+
+    def whole(self, info: zipfile.ZipInfo) -> None:
         if info.file_size > self.limits.max_xml_bytes:
             raise over_limit(f"its part {info.filename} is {_mb(info.file_size)} of XML; a part read whole "
                              f"may be at most {_mb(self.limits.max_xml_bytes)}: is this the right file?")
-
-    def read(self, name, pwd=None):
-        info = name if isinstance(name, zipfile.ZipInfo) else self.getinfo(name)
-        self.last_part = info.filename
-        self._whole(info)
-        return super().read(name, pwd)
+        self.charge(info.file_size)
 
     def open(self, name, mode="r", pwd=None, *, force_zip64=False):
-        stream = super().open(name, mode, pwd, force_zip64=force_zip64)
         if mode != "r":
-            return stream
-        self.last_part = stream.name
-        info = self.getinfo(stream.name)
-        if stream.name not in self.worksheets:
-            self._whole(info)
-            return stream
-        return _Streamed(stream, self, info)
+            return super().open(name, mode, pwd, force_zip64=force_zip64)
+        info = name if isinstance(name, zipfile.ZipInfo) else self.getinfo(name)
+        self.last_part = info.filename
+        if info.filename not in self.worksheets:
+            self.whole(info)
+            return super().open(info, mode, pwd)
+        return _Streamed(super().open(info, mode, pwd), self, info)
 
 
 class _Streamed:
-    """A worksheet part: read in chunks as openpyxl streams it; reading it whole is bounded
-    like any other part read whole."""
+    """A worksheet part, charged by the chunk as openpyxl streams it (reading it whole is
+    bounded like any part read whole)."""
 
     def __init__(self, stream, owner: BoundedZip, info: zipfile.ZipInfo):
         self._stream, self._owner, self._info = stream, owner, info
-        self.name = stream.name
+        self.name = info.filename
 
     def read(self, n: int | None = -1) -> bytes:
         if n is None or n < 0:
-            self._owner._whole(self._info)
-        return self._stream.read(n)
+            self._owner.whole(self._info)
+            return self._stream.read()
+        data = self._stream.read(n)
+        self._owner.charge(len(data))
+        return data
 
     def close(self) -> None:
         self._stream.close()
@@ -196,12 +201,9 @@ def _not_a_zip(f: BinaryIO, head: bytes, size: int) -> Refused:
     return Refused("E102", f"is not an Excel workbook (an .xlsx is a zip archive; this file is not): {SAVE_AS}")
 
 
-def _content_types(zf: zipfile.ZipFile, limits: Limits) -> dict[str, set[str]]:
+def _content_types(zf: BoundedZip) -> dict[str, set[str]]:
     """Part name → the content types [Content_Types].xml gives it (Override entries)."""
     name = "[Content_Types].xml"
-    info = zf.getinfo(name)
-    if info.file_size > limits.max_xml_bytes:
-        raise over_limit(f"its {name} is {_mb(info.file_size)}")
     try:
         root = fromstring(zf.read(name))
     except Exception as e:  # malformed XML, entities, a damaged zip entry
@@ -212,7 +214,22 @@ def _content_types(zf: zipfile.ZipFile, limits: Limits) -> dict[str, set[str]]:
     return types
 
 
-def _check_zip(zf: zipfile.ZipFile, limits: Limits) -> frozenset:
+def _check_directory_size(f: BinaryIO, size: int, limits: Limits) -> None:
+    """Refuse a zip whose directory lists too many parts before zipfile reads it (it makes
+    an object of every entry).  A missing end record is left to zipfile to report."""
+    tail = min(size, 22 + 0xFFFF)  # the end record, after which only a comment may come
+    f.seek(size - tail)
+    data = f.read(tail)
+    at = data.rfind(b"PK\x05\x06")
+    if at < 0 or len(data) - at < 22:
+        return
+    entries, cd_size = struct.unpack_from("<HI", data, at + 10)
+    if entries > limits.max_parts or cd_size > limits.max_parts * 512:
+        raise over_limit(f"its zip directory lists {'65,535 or more' if entries == 0xFFFF else f'{entries:,}'} "
+                         f"parts in {_mb(cd_size)} (at most {limits.max_parts:,} parts)")
+
+
+def _check_zip(zf: BoundedZip, limits: Limits) -> frozenset:
     """Refuse on the zip directory alone; return the worksheet parts (which may be streamed)."""
     infos = zf.infolist()
     names = {i.filename for i in infos}
@@ -220,6 +237,10 @@ def _check_zip(zf: zipfile.ZipFile, limits: Limits) -> frozenset:
         raise over_limit(f"its zip archive has {len(infos):,} parts (at most {limits.max_parts:,})")
     if any(i.flag_bits & 0x1 for i in infos):
         raise Refused("E103", "is password-protected (an encrypted zip): save it without a password")
+    odd = next((i for i in infos if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)), None)
+    if odd is not None:  # Excel only stores or deflates; bzip2 and lzma expand without bound per read
+        raise Refused("E100", f"is damaged or not from Excel: its part {odd.filename} uses compression method "
+                              f"{odd.compress_type}, which Excel never writes: save it again from Excel")
     if "[Content_Types].xml" not in names:
         raise Refused("E102", "is a zip archive but not an Excel workbook (it has no [Content_Types].xml; "
                               f"an OpenDocument .ods?): {SAVE_AS}")
@@ -237,7 +258,7 @@ def _check_zip(zf: zipfile.ZipFile, limits: Limits) -> frozenset:
         if total > limits.max_total_bytes:
             raise over_limit(f"its parts add up to more than {_mb(limits.max_total_bytes)} uncompressed: "
                              "is this the right file?")
-    types = _content_types(zf, limits)
+    types = _content_types(zf)
     if any("macroEnabled" in t for ts in types.values() for t in ts):
         raise Refused("E102", MACROS)
     return frozenset(n for n, ts in types.items() if ts == {WORKSHEET} and n in names)
@@ -251,6 +272,8 @@ def open_workbook(path: Path, root: Path | None, limits: Limits) -> BoundedZip:
         raise Refused("E105", "is a symbolic link to a file outside the tables directory, which the "
                               "engine does not follow: copy the workbook into the directory")
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # before open: a named pipe would block it
+            raise Refused("E102", "is not a workbook file (a directory, pipe or device named like one)")
         f = open(path, "rb")
     except FileNotFoundError:
         raise Refused("E100", "no longer exists (moved or deleted while reading)") from None
@@ -258,8 +281,6 @@ def open_workbook(path: Path, root: Path | None, limits: Limits) -> BoundedZip:
         raise Refused("E100", f"cannot be opened: {e.strerror or e}") from None
     try:
         st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise Refused("E102", "is not a workbook file (a directory or device named like one)")
         if st.st_size == 0:
             raise Refused("E100", "is empty (0 bytes): it may still be being saved; save it again")
         if st.st_size > limits.max_total_bytes:
@@ -269,6 +290,7 @@ def open_workbook(path: Path, root: Path | None, limits: Limits) -> BoundedZip:
         head = f.read(4096)
         if not head.startswith(b"PK"):
             raise _not_a_zip(f, head, st.st_size)
+        _check_directory_size(f, st.st_size, limits)
         try:
             zf = BoundedZip(f, limits)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
@@ -306,6 +328,7 @@ def refusal(e: BaseException, part: str = "", sheet: str = "") -> Refused:
     chain = _causes(e)
     for c in chain:
         if isinstance(c, Refused):
+            c.sheet = c.sheet or sheet
             return c
     where = f" in {part}" if part else ""
     for c in chain:
