@@ -25,6 +25,7 @@ from decide.model.ir import (
     OrTests, Plan, RangeTest, Table, Type,
 )
 from decide.compile.resolve import literal_values, referenced_fields
+from decide.model.types import TYPES
 from decide.model.values import Version
 from decide.runtime.result import FiredRule, Result
 
@@ -421,23 +422,12 @@ class _Gen:
         return fn
 
     def fast_check(self, f, v: str) -> str:
-        """An expression true when ``v`` is already a valid typed value (no conversion needed)."""
-        allowed = f.allowed
-        t = f.type
-        if t is Type.TEXT:
-            base = f"{v}.__class__ is str"
-        elif t is Type.INTEGER:
-            base = f"{v}.__class__ is int"
-        elif t is Type.NUMBER:
-            base = f"({v}.__class__ is int or {v}.__class__ is Decimal)"
-        elif t is Type.BOOLEAN:
-            return f"{v} is True or {v} is False"
-        elif t is Type.DATE:
-            base = f"{v}.__class__ is _date"
-        elif t is Type.VERSION:
-            return "False"  # versions are checked and converted (cached) by the normaliser
-        else:
+        """An expression true when ``v`` is already a valid typed value (no conversion
+        needed): the type's canonical-form check, then the field's allowed values."""
+        base = TYPES[f.type].fast_check(v, self.bind)
+        if base is None:
             return "False"
+        allowed = f.allowed
         if isinstance(allowed, tuple):
             return f"{base} and {v} in {self.bind(frozenset(allowed), 'A')}"
         if isinstance(allowed, RangeTest):
