@@ -312,13 +312,13 @@ class VersionSpec(TypeSpec):
                            'in quotes, e.g. "6.7.0"')
 
     def parse_case(self, raw):
-        if isinstance(raw, Version):
-            return raw
-        if isinstance(raw, (str, int, Decimal)) and not isinstance(raw, bool):
+        if raw.__class__ is str or (isinstance(raw, (str, int, Decimal)) and not isinstance(raw, bool)):
             try:
                 return _version(str(raw))
             except ValueError:
                 pass
+        elif isinstance(raw, Version):
+            return raw
         raise ValueProblem(f'expected a dotted version such as "6.7.0", got {show_raw(raw)}')
 
     def show(self, value):
@@ -371,11 +371,12 @@ _NATURAL: dict[type, TypeSpec | None] = {
 
 
 def natural_spec(value: Any) -> TypeSpec | None:
-    """The spec of a non-null value's natural type (integers are numbers), by its class."""
-    cls = value.__class__
+    """The spec of a value's natural type (integers are numbers), by its class; None
+    for null and for values of no Glossary type."""
     try:
-        return _NATURAL[cls]
+        return _NATURAL[value.__class__]
     except KeyError:
+        cls = value.__class__
         spec = next((_NATURAL[c] for c in cls.__mro__[1:] if c in _NATURAL), None)
         _NATURAL[cls] = spec
         return spec
@@ -383,28 +384,24 @@ def natural_spec(value: Any) -> TypeSpec | None:
 
 def type_of(value: Any) -> Type | None:
     """The natural type of a literal (integers are numbers)."""
-    if value is None:
-        return None
     spec = natural_spec(value)
     return None if spec is None else spec.type
 
 
 def show(value: Any) -> str:
     """A value as an analyst would write it in a cell."""
-    if value is None:
-        return "null"
     spec = natural_spec(value)
-    return str(value) if spec is None else spec.show(value)
+    if spec is None:
+        return "null" if value is None else str(value)
+    return spec.show(value)
 
 
 def to_json(value: Any) -> Any:
     """A typed value as a JSON-ready value (decimals stay Decimal for the encoder)."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [to_json(v) for v in value]
     spec = natural_spec(value)
-    return value if spec is None else spec.to_json(value)
+    if spec is None:
+        return [to_json(v) for v in value] if isinstance(value, list) else value
+    return spec.to_json(value)
 
 
 def show_raw(raw: Any) -> str:

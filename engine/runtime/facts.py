@@ -4,7 +4,7 @@ Unknown field names are errors (with a suggestion); Glossary fields that the
 decision does not take are ignored; a JSON null is the same as an absent field."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from decide.model.errors import CaseError, did_you_mean
 from decide.model.ir import Book, Field, Plan
@@ -18,10 +18,20 @@ def field_name(f: Field) -> str:
 
 def coerce_field(f: Field, raw: Any):
     """One raw value → the typed value of field ``f``, or CaseError."""
+    return _coerce(f, TYPES[f.type].parse_case, raw)
+
+
+def field_coercer(f: Field) -> Callable[[Any], Any]:
+    """``coerce_field`` for one field, its type's parser looked up once (for generated code)."""
+    parse = TYPES[f.type].parse_case
+    return lambda raw: _coerce(f, parse, raw)
+
+
+def _coerce(f: Field, parse: Callable[[Any], Any], raw: Any):
     if raw is None:
         return None
     try:
-        v = TYPES[f.type].parse_case(raw)
+        v = parse(raw)
     except ValueProblem as e:
         raise CaseError(f"{field_name(f)}: {e}", f.name, raw) from None
     if f.allowed is not None and not in_allowed(v, f.allowed):

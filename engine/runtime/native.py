@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from decide.runtime import reference as ref
-from decide.runtime.facts import apply_derive, as_mapping, coerce_field, unknown_fields
+from decide.runtime.facts import apply_derive, as_mapping, field_coercer, unknown_fields
 from decide.model.ir import (
     Aggregator, AnyTest, Arith, Book, CompareTest, HitPolicy, Literal, Name, Neg, NotTests, NullTest,
     OrTests, Plan, RangeTest, Table, Type,
@@ -374,7 +374,7 @@ class _Gen:
             f = book.fields[name]
             v = self.var(name)
             self.emit(f"{v} = facts.get({name!r})")
-            norm = self.bind(lambda raw, _f=f: coerce_field(_f, raw), "N")
+            norm = self.bind(field_coercer(f), "N")
             self.emit(f"if {v} is not None and not ({self.fast_check(f, v)}): {v} = {norm}({v})")
         if plan.derive is not None:
             self.ns["APPLY_DERIVE"] = apply_derive
