@@ -8,7 +8,7 @@ import datetime as _dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from decide.compile.resolve import ResolveError, coerce_literal
 from decide.compile.sfeel import parse_literal
@@ -114,6 +114,10 @@ def test_what_show_writes_in_a_cell_reads_back_as_the_value(tv):
 
 @settings(max_examples=500, deadline=None)
 @given(st.sampled_from(list(Type)), raw_values)
+@example(Type.NUMBER, Decimal("Infinity")).via("a Decimal that is no number once passed the fast check")
+@example(Type.NUMBER, Decimal("NaN")).via("ditto")
+@example(Type.INTEGER, True).via("a boolean is no integer")
+@example(Type.INTEGER, 3.0).via("a float is parsed")
 def test_the_fast_check_only_passes_values_case_parsing_keeps(t, raw):
     """Where the generated code skips case parsing, parsing would have returned the value unchanged."""
     spec = TYPES[t]
@@ -163,3 +167,36 @@ def test_a_boolean_fields_allowed_values_hold_on_the_native_fast_path(tmp_path):
     assert book.decide("T", {"flag": True}).outputs == {"ok": True}
     with pytest.raises(CaseError, match=r'"flag" \(フラグ\): false is not allowed; allowed values: true'):
         book.decide("T", {"flag": False})
+
+
+def test_a_number_that_is_not_finite_is_refused_on_the_native_fast_path(tmp_path):
+    import decide
+    path = write_workbook(tmp_path / "b.xlsx", glossary=[("amount", "number", "", "金額"),
+                                                         ("ok", "boolean", "", "可")],
+                          tables=[table("T", "FIRST", ["INPUT amount", "OUTPUT ok"], [[1, "-", True]])])
+    book = decide.load(path, services=[])
+    assert book.decide("T", {"amount": Decimal("1.5")}).outputs == {"ok": True}
+    for bad in (Decimal("Infinity"), Decimal("NaN")):
+        with pytest.raises(CaseError, match=r'"amount" \(金額\): expected a number'):
+            book.decide("T", {"amount": bad})
+
+
+@settings(max_examples=300, deadline=None)
+@given(typed_values)
+def test_neighbours_are_values_of_the_type_around_the_value(tv):
+    t, v = tv
+    spec = TYPES[t]
+    around = spec.neighbours(v)
+    assert v in around and all(spec.conforms(x) for x in around)
+    if t.is_ordered and t is not Type.TEXT:  # ordered types step to both sides where they can
+        assert any(x > v for x in around)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_an_integer_draw_stays_within_an_open_range(data):
+    from decide.model.ir import Literal, RangeTest
+    lo = data.draw(st.integers(-50, 50))
+    hi = data.draw(st.integers(lo + 2, 60))
+    v = data.draw(TYPES[Type.INTEGER].strategy(RangeTest(Literal(lo), Literal(hi), False, False)))
+    assert lo < v < hi

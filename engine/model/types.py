@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from packaging.version import Version as _PkgVersion
 
-from decide.model.ir import Type
+from decide.model.ir import RangeTest, Type
 
 _VERSION_RE = re.compile(r"^\d+(\.\d+)*$")
 
@@ -110,10 +110,16 @@ class TypeSpec:
         """A value as a JSON-ready value (decimals stay Decimal for the encoder)."""
         return value
 
-    def strategy(self, low: Any = None, high: Any = None):
-        """A hypothesis strategy of canonical values; ``low``/``high`` (inclusive, None =
-        unbounded) bound the draw for the types that draw by bounds, else callers filter."""
+    def strategy(self, within: RangeTest | None = None):
+        """A hypothesis strategy of canonical values (property tests draw cases from it);
+        a type that can narrows the draw to ``within`` (a range of literals), the caller
+        filters the rest."""
         raise NotImplementedError
+
+    def neighbours(self, value: Any) -> list:
+        """``value`` and the values just either side of it (property tests try both
+        sides of a boundary); a value of another type is returned alone."""
+        return [value]
 
     def __repr__(self) -> str:
         return f"<type {self.name}>"
@@ -147,7 +153,7 @@ class TextSpec(TypeSpec):
     def show(self, value):
         return f'"{value}"'
 
-    def strategy(self, low=None, high=None):
+    def strategy(self, within=None):
         from hypothesis import strategies as st
         return st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x30FF), max_size=12)
 
@@ -174,7 +180,7 @@ class BooleanSpec(TypeSpec):
     def show(self, value):
         return "true" if value else "false"
 
-    def strategy(self, low=None, high=None):
+    def strategy(self, within=None):
         from hypothesis import strategies as st
         return st.booleans()
 
@@ -213,10 +219,21 @@ class IntegerSpec(_NumericSpec):
     def fast_check(self, v, bind):
         return f"{v}.__class__ is int"
 
-    def strategy(self, low=None, high=None):
+    def strategy(self, within=None):
         from hypothesis import strategies as st
-        return st.integers(min_value=None if low is None else int(low),
-                           max_value=None if high is None else int(high))
+        lo = hi = None
+        if within is not None:
+            lo, hi = within.low.value, within.high.value
+            lo = lo if within.low_closed else lo + 1
+            hi = hi if within.high_closed else hi - 1
+        return st.integers(min_value=None if lo is None else int(lo),
+                           max_value=None if hi is None else int(hi))
+
+    def neighbours(self, value):
+        if not isinstance(value, (int, Decimal)):
+            return [value]
+        value = int(value)
+        return [value - 1, value, value + 1]
 
 
 class NumberSpec(_NumericSpec):
@@ -236,17 +253,25 @@ class NumberSpec(_NumericSpec):
 
     def fast_check(self, v, bind):
         d = bind(Decimal, "Decimal")
-        return f"({v}.__class__ is int or {v}.__class__ is {d})"
+        return f"({v}.__class__ is int or ({v}.__class__ is {d} and {v}.is_finite()))"
 
     def show(self, value):
         if isinstance(value, Decimal):
             return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
         return str(value)
 
-    def strategy(self, low=None, high=None):
+    def strategy(self, within=None):
         from hypothesis import strategies as st
-        return st.decimals(min_value=low, max_value=high, allow_nan=False, allow_infinity=False,
+        lo = hi = None
+        if within is not None:
+            lo, hi = within.low.value, within.high.value
+        return st.decimals(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False,
                            places=2)
+
+    def neighbours(self, value):
+        if not isinstance(value, (int, Decimal)):
+            return [value]
+        return [value - 1, value - Decimal("0.01"), value, value + Decimal("0.01"), value + 1]
 
 
 class DateSpec(TypeSpec):
@@ -288,9 +313,15 @@ class DateSpec(TypeSpec):
     def to_json(self, value):
         return value.isoformat()
 
-    def strategy(self, low=None, high=None):
+    def strategy(self, within=None):
         from hypothesis import strategies as st
         return st.dates(min_value=_dt.date(1990, 1, 1), max_value=_dt.date(2040, 12, 31))
+
+    def neighbours(self, value):
+        if not isinstance(value, _dt.date):
+            return [value]
+        day = _dt.timedelta(days=1)
+        return [value - day, value, value + day]
 
 
 class VersionSpec(TypeSpec):
@@ -327,10 +358,19 @@ class VersionSpec(TypeSpec):
     def to_json(self, value):
         return value.text
 
-    def strategy(self, low=None, high=None):
+    def strategy(self, within=None):
         from hypothesis import strategies as st
         return st.lists(st.integers(0, 20), min_size=1, max_size=3).map(
             lambda xs: Version(".".join(map(str, xs))))
+
+    def neighbours(self, value):
+        if not isinstance(value, Version):
+            return [value]
+        rel = list(value.release)
+        out = [value, Version(".".join(map(str, rel[:-1] + [rel[-1] + 1])))]
+        if rel[-1] > 0:
+            out.append(Version(".".join(map(str, rel[:-1] + [rel[-1] - 1]))))
+        return out
 
 
 class TextListSpec(TypeSpec):
@@ -356,7 +396,7 @@ class TextListSpec(TypeSpec):
     def to_json(self, value):
         return [to_json(v) for v in value]
 
-    def strategy(self, low=None, high=None):
+    def strategy(self, within=None):
         from hypothesis import strategies as st
         return st.lists(st.text(max_size=5), max_size=3).map(tuple)
 
