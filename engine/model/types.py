@@ -10,6 +10,12 @@ the native validator's fast path (``decide.runtime.native``), ``show`` and ``to_
 - integer: ``int``              - boolean: ``bool``
 - date: ``datetime.date``       - version: ``Version`` (dotted, compared part by part)
 - text list: ``tuple[str, ...]``  - null: ``None``
+
+A new Glossary type: a ``Type`` member in ``decide.model.ir`` (and its ``is_numeric``,
+``is_ordered``, ``item``), a ``TypeSpec`` subclass here added to ``TYPES``; a new cell
+literal syntax in ``decide.compile.sfeel``; for the tools, a value between two
+boundaries (``decide.tools.analysis.values``) if it is ordered, and random values for
+impact diffs (``decide.tools.diff._random_value``).
 """
 from __future__ import annotations
 
@@ -97,9 +103,9 @@ class TypeSpec:
 
     def fast_check(self, v: str, bind: Callable[[Any, str], str]) -> str | None:
         """Python source of an expression true when the raw value in variable ``v`` is
-        already in canonical form (so generated code skips ``parse_case``), or None
-        when every value goes through ``parse_case``.  ``bind(obj, hint)`` returns the
-        name under which the generated code sees ``obj``."""
+        already in canonical form, i.e. ``parse_case`` would return it unchanged (so
+        generated code skips it), or None when every value goes through ``parse_case``.
+        ``bind(obj, hint)`` returns the name under which the generated code sees ``obj``."""
         return None
 
     def show(self, value: Any) -> str:
