@@ -12,10 +12,11 @@ the native validator's fast path (``decide.runtime.native``), ``show`` and ``to_
 - text list: ``tuple[str, ...]``  - null: ``None``
 
 A new Glossary type: a ``Type`` member in ``decide.model.ir`` (and its ``is_numeric``,
-``is_ordered``, ``item``), a ``TypeSpec`` subclass here added to ``TYPES``; a new cell
-literal syntax in ``decide.compile.sfeel``; for the tools, a value between two
-boundaries (``decide.tools.analysis.values``) if it is ordered, and random values for
-impact diffs (``decide.tools.diff._random_value``).
+``is_ordered``, ``item``) and a ``TypeSpec`` subclass here, added to ``TYPES``.  Where
+its values need a literal form of their own in cells (like ``date("…")``):
+``decide.compile.sfeel``.  For the tools: a value between two boundaries
+(``decide.tools.analysis.values``) if it is ordered, random values for impact diffs
+(``decide.tools.diff._random_value``).
 """
 from __future__ import annotations
 
