@@ -7,9 +7,7 @@ of the column's allowed text values becomes a text literal.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import re
-from decimal import Decimal
 from typing import Mapping, Optional
 
 from decide.model.errors import did_you_mean
@@ -17,7 +15,8 @@ from decide.model.ir import (
     And, AnyTest, Arith, Between, Call, Compare, CompareTest, Field, InTests, ListExpr,
     Literal, Name, Neg, Not, NotTests, NullTest, Or, OrTests, RangeTest, Type,
 )
-from decide.model.values import Version, describe_allowed, in_allowed, show, type_of
+from decide.model.types import TYPES, ValueProblem
+from decide.model.values import describe_allowed, in_allowed, show, type_of
 
 
 class ResolveError(ValueError):
@@ -45,54 +44,14 @@ def unknown_name(word: str, fields: Mapping[str, Field], extra=()) -> ResolveErr
 
 # --------------------------------------------------------------------------- literals
 def coerce_literal(value, type_: Type, what: str = "the column"):
-    """A parsed literal → a value of ``type_`` (or ResolveError saying how to fix it)."""
+    """A parsed literal → a value of ``type_`` (a text list column's literals are its
+    texts), or ResolveError saying how to fix it."""
     if value is None:
         return None
-    t = type_.item
-    if t is Type.TEXT:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, bool):
-            raise ResolveError(f"{show(value)} is a boolean but {what} is text: write it in quotes")
-        if isinstance(value, (int, Decimal)):
-            raise ResolveError(f"{value} is a number but {what} is text (codes stay text): "
-                               f'write it in quotes: "{value}"')
-        raise ResolveError(f"{show(value)} is not a text; {what} is text")
-    if t is Type.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        raise ResolveError(f"{show(value)} is not a boolean; {what} is boolean: write true or false")
-    if t in (Type.NUMBER, Type.INTEGER):
-        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-            raise ResolveError(f"{show(value)} is not a number; {what} is {t.value}: write a number "
-                               "without quotes, e.g. 3000")
-        if t is Type.INTEGER and isinstance(value, Decimal):
-            if value != value.to_integral_value():
-                raise ResolveError(f"{value} is not a whole number; {what} is integer")
-            return int(value)
-        return value
-    if t is Type.DATE:
-        if isinstance(value, _dt.datetime):
-            return value.date()
-        if isinstance(value, _dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return _dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise ResolveError(f'{show(value)} is not a date; {what} is date: write date("2020-02-03")')
-    if t is Type.VERSION:
-        if isinstance(value, Version):
-            return value
-        if isinstance(value, (str, int)) and not isinstance(value, bool):
-            try:
-                return Version(str(value))
-            except ValueError:
-                pass
-        raise ResolveError(f'{show(value)} is not a dotted version; {what} is version: write it '
-                           'in quotes, e.g. "6.7.0"')
-    raise AssertionError(t)
+    try:
+        return TYPES[type_.item].parse_cell(value, what)
+    except ValueProblem as e:
+        raise ResolveError(str(e)) from None
 
 
 # --------------------------------------------------------------------------- expressions

@@ -4,35 +4,35 @@ Unknown field names are errors (with a suggestion); Glossary fields that the
 decision does not take are ignored; a JSON null is the same as an absent field."""
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from decide.model.errors import CaseError, did_you_mean
 from decide.model.ir import Book, Field, Plan
-from decide.model.values import Version, ValueProblem, coerce, describe_allowed, in_allowed, show
+from decide.model.types import TYPES, ValueProblem, check_size
+from decide.model.values import describe_allowed, in_allowed, show
 
 
 def field_name(f: Field) -> str:
     return f'"{f.name}" ({f.label})' if f.label and f.label != f.name else f'"{f.name}"'
 
 
-@lru_cache(maxsize=4096)
-def _version(text: str) -> Version:
-    return Version(text)
-
-
 def coerce_field(f: Field, raw: Any):
     """One raw value → the typed value of field ``f``, or CaseError."""
+    return _coerce(f, TYPES[f.type].parse_case, raw)
+
+
+def field_coercer(f: Field) -> Callable[[Any], Any]:
+    """``coerce_field`` for one field, its type's parser looked up once (for generated code)."""
+    parse = TYPES[f.type].parse_case
+    return lambda raw: _coerce(f, parse, raw)
+
+
+def _coerce(f: Field, parse: Callable[[Any], Any], raw: Any):
     if raw is None:
         return None
     try:
-        if f.type.value == "version" and isinstance(raw, str):
-            try:
-                v = _version(raw)
-            except ValueError:
-                raise ValueProblem(f'expected a dotted version such as "6.7.0", got the text "{raw}"')
-        else:
-            v = coerce(raw, f.type)
+        check_size(raw)
+        v = parse(raw)
     except ValueProblem as e:
         raise CaseError(f"{field_name(f)}: {e}", f.name, raw) from None
     if f.allowed is not None and not in_allowed(v, f.allowed):

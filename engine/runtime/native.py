@@ -19,13 +19,14 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from decide.runtime import reference as ref
-from decide.runtime.facts import apply_derive, as_mapping, coerce_field, unknown_fields
+from decide.runtime.facts import apply_derive, as_mapping, field_coercer, unknown_fields
 from decide.model.ir import (
     Aggregator, AnyTest, Arith, Book, CompareTest, HitPolicy, Literal, Name, Neg, NotTests, NullTest,
     OrTests, Plan, RangeTest, Table, Type,
 )
 from decide.compile.resolve import literal_values, referenced_fields
-from decide.model.values import TOO_BIG, Version
+from decide.model.types import TYPES
+from decide.model.values import Version
 from decide.runtime.result import FiredRule, Result
 
 SMALL_TABLE = 16  # rules; above this a table is indexed when an index helps
@@ -51,7 +52,7 @@ class _Gen:
             "Decimal": Decimal, "_date": _dt.date, "Version": Version, "bisect_left": bisect_left,
             "RESULT": Result, "AS_MAPPING": as_mapping, "_U": ref.unary, "_EVAL": ref.eval_expr, "_AR": ref.arith, "_NEG": _neg,
              "_CMP": ref.compare, "_PKEY": ref.priority_key,
-            "_VIOL": ref.violation, "BOOK": book, "TOO_BIG": TOO_BIG,
+            "_VIOL": ref.violation, "BOOK": book,
         }
         self.n = 0
         self.vars: dict[str, str] = {}  # field → local variable
@@ -373,7 +374,7 @@ class _Gen:
             f = book.fields[name]
             v = self.var(name)
             self.emit(f"{v} = facts.get({name!r})")
-            norm = self.bind(lambda raw, _f=f: coerce_field(_f, raw), "N")
+            norm = self.bind(field_coercer(f), "N")
             self.emit(f"if {v} is not None and not ({self.fast_check(f, v)}): {v} = {norm}({v})")
         if plan.derive is not None:
             self.ns["APPLY_DERIVE"] = apply_derive
@@ -421,24 +422,12 @@ class _Gen:
         return fn
 
     def fast_check(self, f, v: str) -> str:
-        """An expression true when ``v`` is already a valid typed value (no conversion needed)."""
-        allowed = f.allowed
-        t = f.type
-        if t is Type.TEXT:
-            base = f"{v}.__class__ is str"
-        elif t is Type.INTEGER:  # a number too big for a case goes to the normaliser, which refuses it
-            base = f"{v}.__class__ is int and -TOO_BIG < {v} < TOO_BIG"
-        elif t is Type.NUMBER:
-            base = (f"({v}.__class__ is int or {v}.__class__ is Decimal) and "
-                    f"-TOO_BIG < {v} < TOO_BIG")
-        elif t is Type.BOOLEAN:
-            return f"{v} is True or {v} is False"
-        elif t is Type.DATE:
-            base = f"{v}.__class__ is _date"
-        elif t is Type.VERSION:
-            return "False"  # versions are checked and converted (cached) by the normaliser
-        else:
+        """An expression true when ``v`` is already a valid typed value (no conversion
+        needed): the type's canonical-form check, then the field's allowed values."""
+        base = TYPES[f.type].fast_check(v, self.bind)
+        if base is None:
             return "False"
+        allowed = f.allowed
         if isinstance(allowed, tuple):
             return f"{base} and {v} in {self.bind(frozenset(allowed), 'A')}"
         if isinstance(allowed, RangeTest):

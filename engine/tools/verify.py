@@ -16,7 +16,6 @@ Use from a test suite::
 """
 from __future__ import annotations
 
-import datetime as _dt
 import os
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,7 +27,8 @@ from hypothesis.errors import Unsatisfiable
 from decide.tools.analysis import const_value, test_consts, _UNKNOWN
 from decide.model.errors import CaseError, EvaluationError
 from decide.model.ir import Book, Compare, Field, Invariant, InvariantSuite, Name, RangeTest, Type
-from decide.model.values import Version, in_allowed, show, to_json
+from decide.model.types import TYPES
+from decide.model.values import in_allowed, show, to_json
 
 
 @dataclass
@@ -127,24 +127,9 @@ def _test_values(book: Book) -> dict[str, list]:
 
 def _neighbours(type_: Type, v) -> list:
     try:
-        if type_ is Type.INTEGER and isinstance(v, (int, Decimal)):
-            v = int(v)
-            return [v - 1, v, v + 1]
-        if type_ is Type.NUMBER and isinstance(v, (int, Decimal)):
-            return [v - 1, v - Decimal("0.01"), v, v + Decimal("0.01"), v + 1]
-        if type_ is Type.DATE and isinstance(v, _dt.date):
-            d = _dt.timedelta(days=1)
-            return [v - d, v, v + d]
-        if type_ is Type.VERSION and isinstance(v, Version):
-            rel = list(v.release)
-            up = rel[:-1] + [rel[-1] + 1]
-            out = [v, Version(".".join(map(str, up)))]
-            if rel[-1] > 0:
-                out.append(Version(".".join(map(str, rel[:-1] + [rel[-1] - 1]))))
-            return out
+        return TYPES[type_].neighbours(v)
     except (ValueError, ArithmeticError, OverflowError):
-        pass
-    return [v]
+        return [v]
 
 
 def _fits(f: Field, v) -> bool:
@@ -173,33 +158,12 @@ def field_strategy(f: Field, bounds: list, examples: list, shared: list) -> st.S
             base = st.lists(st.sampled_from(items), unique=True, max_size=4).map(tuple)
         else:
             base = st.sampled_from(list(allowed))
-    elif t is Type.BOOLEAN:
-        base = st.booleans()
-    elif t in (Type.INTEGER, Type.NUMBER):
-        lo = hi = None
-        if isinstance(allowed, RangeTest):
-            lo, hi = allowed.low.value, allowed.high.value
-            if not allowed.low_closed:
-                lo = lo + 1 if t is Type.INTEGER else lo
-            if not allowed.high_closed:
-                hi = hi - 1 if t is Type.INTEGER else hi
-        if t is Type.INTEGER:
-            base = st.integers(min_value=None if lo is None else int(lo),
-                               max_value=None if hi is None else int(hi))
-        else:
-            base = st.decimals(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False,
-                               places=2).filter(lambda d: _fits(f, d))
-    elif t is Type.DATE:
-        base = st.dates(min_value=_dt.date(1990, 1, 1), max_value=_dt.date(2040, 12, 31))
-    elif t is Type.VERSION:
-        base = st.lists(st.integers(0, 20), min_size=1, max_size=3).map(
-            lambda xs: Version(".".join(map(str, xs))))
-    elif t is Type.TEXT_LIST:
+    elif t is Type.TEXT_LIST and any(special):  # the texts seen in cells and Tests sheets
         pool = [x for v in special for x in (v if isinstance(v, tuple) else (v,))]
-        base = st.lists(st.sampled_from(pool) if pool else st.text(max_size=5), max_size=3).map(tuple)
-    else:
-        base = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x30FF), max_size=12)
-    if isinstance(allowed, RangeTest) or t is Type.TEXT:
+        base = st.lists(st.sampled_from(pool), max_size=3).map(tuple)
+    else:  # anything the type allows (within a range of allowed values)
+        base = TYPES[t].strategy(allowed if isinstance(allowed, RangeTest) else None)
+    if isinstance(allowed, RangeTest) or t in (Type.TEXT, Type.NUMBER):
         base = base.filter(lambda v: _fits(f, v))
     parts = [st.none()]
     if own:
