@@ -112,13 +112,16 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
     order = _order(book, table)
     # positional (FIRST): a rule's place in the order, and the rules strictly between two places
     pos = {r: p for p, r in enumerate(order)} if hp.positional else None
-    upto = [0]  # upto[p]: the rules at places before p
-    for r in order if hp.positional else ():
-        upto.append(upto[-1] | (1 << r))
+    upto: list[int] = []  # upto[p]: the rules at places before p (built when first needed)
 
     def between(a, b):
+        if not upto:
+            upto.append(0)
+            for r in order:
+                upto.append(upto[-1] | (1 << r))
         lo, hi = sorted((pos[a], pos[b]))
         return upto[hi] & ~upto[lo + 1]
+
     shadowed = set()
     idx_must = BoxIndex(must)
     idx_may = BoxIndex(may)
