@@ -158,6 +158,10 @@ def test_lint_trace_and_tests_work_on_a_toy_policy(tmp_path):
     assert shadowed["sheet"] == "Small" and shadowed["rules"][0] == "2"
     assert "comes after it" in shadowed["message"] and "move it down" in shadowed["message"]
     assert any(d["sheet"] == "Back" and d.get("rules", [None])[0] == "2" for d in diags)  # never matches
+    # the lint reference lists the toy policy under the rules its traits select
+    ref = {ln.split()[1]: ln for ln in CliRunner().invoke(main, ["lint", "--rules"]).output.splitlines()}
+    assert " P F L " in ref["shadowed-rule"] and " U A P F L " in ref["uncovered-cases"]
+    assert " L " not in ref["overlapping-rules"] and " V " not in ref["useless-column"]
     # the trace: under LAST the rules before the winner are never tried
     trace = {t.table: t for t in why_not(book.ir, "Small", {"score": 55})}["Small"]
     assert trace.fired == ["3"] and [r.rule for r in trace.rules] == ["3"]
