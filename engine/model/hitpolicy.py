@@ -14,8 +14,10 @@ it for any policy it has no specialised code for.
 ``HitPolicy`` is the registry, used like the Enum it replaces: ``HitPolicy.FIRST``,
 ``HitPolicy("F")``, ``HitPolicy["RULE_ORDER"]``, ``list(HitPolicy)``.  To add a hit
 policy, define it here with ``register(Policy(...))`` (and describe it in
-docs/workbook-format.md); the parser, both runtimes, the durable backend, lint and
-the traces follow from its fields.
+docs/workbook-format.md, and test it); the parser, both runtimes, the durable
+backend, lint and the traces follow from its fields.  The native runtime runs its
+``finalize`` over the matching rules unless ``native.POLICY_CODE`` gives it
+specialised code (the DMN policies have some).
 
 ``Aggregator`` is what a COLLECT table does with its outputs (``C+``, ``C<``,
 ``C>``, ``C#``).
@@ -112,6 +114,8 @@ class Policy:
     unordered: bool = False  # its lists' order means nothing: Tests compare them as sets
     # words
     lost: str = ""  # why a matching rule did not fire: "comes first" (rule X comes first)
+    # lint's shadowed-rule message (policies with an order): why the earlier rule(s) win,
+    # for one and for several, and the fix
     shadow: tuple[str, str, str] = ("wins over it", "win over it",
                                     "Delete it, or change its conditions or outputs.")
 
