@@ -16,7 +16,7 @@ from decide.app.cli import main
 from decide.model.hitpolicy import HitPolicy, Policy, register, unregister
 from decide.runtime import reference
 from decide.tools.testing import run_tests
-from decide.tools.trace import why_not
+from decide.tools.explain import why_not
 from tests import workbooks as wb
 from tests.workbooks import table, write_workbook
 
