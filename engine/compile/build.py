@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from decide.model.errors import Diagnostic, did_you_mean
 from decide.model.ir import (
-    Aggregator, AnyTest, Field, HitPolicy, InputColumn, InputEntry, Invariant, InvariantSuite,
+    AnyTest, Field, HitPolicy, InputColumn, InputEntry, Invariant, InvariantSuite,
     Literal, Loc, Name, OrTests, OutputColumn, OutputEntry, RangeTest, Rule, Table, TestCase,
     TestSuite, Type, CompareTest,
 )
@@ -21,22 +21,6 @@ from decide.model.values import describe_allowed, in_allowed, show, to_decimal
 FIELD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 TABLE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 TYPES = {t.value: t for t in Type}
-
-HIT_POLICIES = {
-    "U": (HitPolicy.UNIQUE, None), "UNIQUE": (HitPolicy.UNIQUE, None),
-    "A": (HitPolicy.ANY, None), "ANY": (HitPolicy.ANY, None),
-    "P": (HitPolicy.PRIORITY, None), "PRIORITY": (HitPolicy.PRIORITY, None),
-    "F": (HitPolicy.FIRST, None), "FIRST": (HitPolicy.FIRST, None),
-    "C": (HitPolicy.COLLECT, None), "COLLECT": (HitPolicy.COLLECT, None),
-    "C+": (HitPolicy.COLLECT, Aggregator.SUM), "COLLECT SUM": (HitPolicy.COLLECT, Aggregator.SUM),
-    "C<": (HitPolicy.COLLECT, Aggregator.MIN), "COLLECT MIN": (HitPolicy.COLLECT, Aggregator.MIN),
-    "C>": (HitPolicy.COLLECT, Aggregator.MAX), "COLLECT MAX": (HitPolicy.COLLECT, Aggregator.MAX),
-    "C#": (HitPolicy.COLLECT, Aggregator.COUNT), "COLLECT COUNT": (HitPolicy.COLLECT, Aggregator.COUNT),
-    "R": (HitPolicy.RULE_ORDER, None), "RULE ORDER": (HitPolicy.RULE_ORDER, None),
-    "O": (HitPolicy.OUTPUT_ORDER, None), "OUTPUT ORDER": (HitPolicy.OUTPUT_ORDER, None),
-}
-POLICY_LIST = "UNIQUE (U), FIRST (F), PRIORITY (P), ANY (A), COLLECT (C, C+, C<, C>, C#), RULE ORDER (R), OUTPUT ORDER (O)"
-
 
 class Collector:
     """Collects diagnostics; never stops at the first."""
@@ -203,16 +187,17 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
     policy = agg = None
     hp_label = sh.text(2, 1).lower()
     hp = re.sub(r"\s+", " ", sh.text(2, 2).upper())
+    spellings = HitPolicy.spellings()  # the registered policies, as they may be written
     if hp_label not in ("hit policy", "hitpolicy"):
         c.error("E122", sh.loc(2, 1), 'row 2 must be "Hit policy" with the policy in B2; policies: '
-                + POLICY_LIST)
+                + HitPolicy.listing())
     elif not hp:
-        c.error("E122", sh.loc(2, 2), "the hit policy is missing: write one of " + POLICY_LIST)
-    elif hp not in HIT_POLICIES:
+        c.error("E122", sh.loc(2, 2), "the hit policy is missing: write one of " + HitPolicy.listing())
+    elif hp not in spellings:
         c.error("E123", sh.loc(2, 2), f'"{sh.text(2, 2)}" is not a hit policy'
-                f"{did_you_mean(hp, HIT_POLICIES)}; policies: {POLICY_LIST}")
+                f"{did_you_mean(hp, spellings)}; policies: {HitPolicy.listing()}")
     else:
-        policy, agg = HIT_POLICIES[hp]
+        policy, agg = spellings[hp]
     description = sh.text(3, 2) if sh.text(3, 1).lower() == "description" else ""
     # header block
     header_row = next((r for r in range(2, sh.max_row + 1) if sh.text(r, 1).lower() == "rule"), None)
@@ -277,14 +262,12 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
                 continue
         inputs.append(ic)
         columns.append(("input", col, ic))
-    if policy is HitPolicy.COLLECT and agg is not None:
+    if agg is not None:
         for oc in outputs:
-            if agg is Aggregator.SUM and not oc.type.is_numeric:
-                c.error("E131", oc.loc, f"{hp} adds up its outputs, but {oc.field} is {oc.type.value}: "
-                        "use C# to count, or plain C to collect")
-            if agg in (Aggregator.MIN, Aggregator.MAX) and oc.type in (Type.BOOLEAN, Type.TEXT_LIST):
-                c.error("E131", oc.loc, f"{hp} needs comparable outputs, but {oc.field} is {oc.type.value}")
-    if policy in (HitPolicy.PRIORITY, HitPolicy.OUTPUT_ORDER) and outputs and \
+            unfit = agg.unfit(oc.type)
+            if unfit:
+                c.error("E131", oc.loc, f"{hp} " + unfit.format(field=oc.field, type=oc.type.value))
+    if policy is not None and policy.ranked and outputs and \
             not any(isinstance(fields[oc.field].allowed, tuple) for oc in outputs):
         c.error("E132", outputs[0].loc, f"{hp} ranks rules by their outputs' allowed values, but no output "
                 "has a list of allowed values in the Glossary: list them there, highest priority first")

@@ -9,7 +9,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-from decide.model.ir import Loc
+from decide.model.loc import Loc
 
 
 @dataclass(frozen=True)

@@ -16,20 +16,10 @@ from enum import Enum
 from typing import Any, Callable, Mapping, Optional, Union
 
 
-# --------------------------------------------------------------------------- places
-@dataclass(frozen=True)
-class Loc:
-    """Where something was written: workbook file name, sheet, cell (``C9``) or row."""
-
-    workbook: str = ""
-    sheet: str = ""
-    cell: str = ""
-
-    def __str__(self) -> str:
-        return " › ".join(p for p in (self.workbook, self.sheet, self.cell) if p)
-
-    def at(self, cell: str) -> "Loc":
-        return Loc(self.workbook, self.sheet, cell)
+# Where things were written (Loc) and the hit policies live in their own modules
+# (errors.py uses Loc; hitpolicy.py uses errors.py); their names stay importable here.
+from decide.model.loc import Loc  # noqa: F401
+from decide.model.hitpolicy import Aggregator, HitPolicy, Policy  # noqa: F401
 
 
 # --------------------------------------------------------------------------- types
@@ -199,27 +189,6 @@ class Field:
 
 
 # --------------------------------------------------------------------------- decision tables
-class HitPolicy(Enum):
-    UNIQUE = "U"
-    ANY = "A"
-    PRIORITY = "P"
-    FIRST = "F"
-    COLLECT = "C"
-    RULE_ORDER = "R"
-    OUTPUT_ORDER = "O"
-
-    @property
-    def single(self) -> bool:
-        return self in (HitPolicy.UNIQUE, HitPolicy.ANY, HitPolicy.PRIORITY, HitPolicy.FIRST)
-
-
-class Aggregator(Enum):
-    SUM = "+"
-    MIN = "<"
-    MAX = ">"
-    COUNT = "#"
-
-
 @dataclass(frozen=True)
 class InputColumn:
     header: str  # what the analyst wrote (field name, label or expression)
@@ -266,7 +235,7 @@ class Rule:
 @dataclass(frozen=True)
 class Table:
     name: str
-    hit_policy: HitPolicy
+    hit_policy: Policy  # a registered hit policy (HitPolicy.FIRST …)
     aggregator: Optional[Aggregator]
     description: str
     inputs: tuple[InputColumn, ...]

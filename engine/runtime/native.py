@@ -295,13 +295,11 @@ class _Gen:
         return ", ".join(outs) + ("," if len(outs) == 1 else "")
 
     def _no_match(self, t: Table, outs, k, depth=1):
+        """Outputs when no rule matches: what the policy returns for no match (null, an
+        empty list, a count of 0)."""
+        empty, _ = t.hit_policy.finalize(self.book, t, [], None)
         for f, v in zip(t.output_fields, outs):
-            if t.hit_policy.single or t.aggregator not in (None, Aggregator.COUNT):
-                self.emit(f"{v} = None", depth)
-            elif t.aggregator is Aggregator.COUNT:
-                self.emit(f"{v} = 0", depth)
-            else:
-                self.emit(f"{v} = []", depth)
+            self.emit(f"{v} = {'[]' if empty[f] == [] else self.const(empty[f])}", depth)
         self.emit(f"f{k} = ()", depth)
 
     def _rows(self, t: Table) -> str:
@@ -317,36 +315,53 @@ class _Gen:
         return f"{rows}[@I@]({params})"
 
     def _policy(self, t: Table, outs, k, fr):
-        hp = t.hit_policy
+        """Emit the hit policy over m{k} (the matching rules, in rule order): the
+        policy's own code when this module has one, else its ``finalize``."""
         m = f"m{k}"
         row = self._rows(t)
         self.emit(f"if not {m}:")
         self._no_match(t, outs, k, 2)
         self.emit("else:")
-        if hp is HitPolicy.FIRST:
-            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
-            self.emit(f"f{k} = ({fr}[{m}[0]],)", 2)
-            return
+        emit = POLICY_CODE.get(t.hit_policy, _Gen._finalize)
+        emit(self, t, outs, k, fr, m, row)
+
+    def _finalize(self, t: Table, outs, k, fr, m, row):
+        """Any hit policy: its ``finalize`` over the matching rules."""
         tb = self.bind(t, "TB")
-        if hp is HitPolicy.UNIQUE:
-            self.emit(f"if len({m}) > 1: raise _VIOL({tb}, {m}, 'UNIQUE', 'match this case; exactly one may')", 2)
-            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
-            self.emit(f"f{k} = ({fr}[{m}[0]],)", 2)
-            return
-        if hp is HitPolicy.ANY:
-            self.emit(f"if len({{{row.replace('@I@', 'i')} for i in {m}}}) > 1: "
-                      f"raise _VIOL({tb}, {m}, 'ANY', 'match this case with different outputs')", 2)
-            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
-            self.emit(f"f{k} = tuple({fr}[i] for i in {m})", 2)
-            return
-        pk = f"(lambda i: (_PKEY(BOOK, {tb}, {row.replace('@I@', 'i')}), i))"
-        if hp is HitPolicy.PRIORITY:
-            self.emit(f"i = min({m}, key={pk})", 2)
-            self.emit(f"{self._unpack(outs)} = {row.replace('@I@', 'i')}", 2)
-            self.emit(f"f{k} = ({fr}[i],)", 2)
-            return
-        if hp is HitPolicy.OUTPUT_ORDER:
-            self.emit(f"{m} = sorted({m}, key={pk})", 2)
+        self.emit(f"_o, _f = {tb}.hit_policy.finalize(BOOK, {tb}, {m}, lambda i: {row.replace('@I@', 'i')})", 2)
+        for f, v in zip(t.output_fields, outs):
+            self.emit(f"{v} = _o[{f!r}]", 2)
+        self.emit(f"f{k} = tuple({fr}[i] for i in _f)", 2)
+
+    def _first(self, t: Table, outs, k, fr, m, row):
+        self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
+        self.emit(f"f{k} = ({fr}[{m}[0]],)", 2)
+
+    def _unique(self, t: Table, outs, k, fr, m, row):
+        tb = self.bind(t, "TB")
+        self.emit(f"if len({m}) > 1: raise _VIOL({tb}, {m}, 'UNIQUE', 'match this case; exactly one may')", 2)
+        self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
+        self.emit(f"f{k} = ({fr}[{m}[0]],)", 2)
+
+    def _any(self, t: Table, outs, k, fr, m, row):
+        tb = self.bind(t, "TB")
+        self.emit(f"if len({{{row.replace('@I@', 'i')} for i in {m}}}) > 1: "
+                  f"raise _VIOL({tb}, {m}, 'ANY', 'match this case with different outputs')", 2)
+        self.emit(f"{self._unpack(outs)} = {row.replace('@I@', m + '[0]')}", 2)
+        self.emit(f"f{k} = tuple({fr}[i] for i in {m})", 2)
+
+    def _priority_key(self, t: Table, row) -> str:
+        return f"(lambda i: (_PKEY(BOOK, {self.bind(t, 'TB')}, {row.replace('@I@', 'i')}), i))"
+
+    def _priority(self, t: Table, outs, k, fr, m, row):
+        self.emit(f"i = min({m}, key={self._priority_key(t, row)})", 2)
+        self.emit(f"{self._unpack(outs)} = {row.replace('@I@', 'i')}", 2)
+        self.emit(f"f{k} = ({fr}[i],)", 2)
+
+    def _collect(self, t: Table, outs, k, fr, m, row):
+        """COLLECT (with its aggregators), RULE ORDER and OUTPUT ORDER."""
+        if t.hit_policy is HitPolicy.OUTPUT_ORDER:
+            self.emit(f"{m} = sorted({m}, key={self._priority_key(t, row)})", 2)
         self.emit(f"rows = [{row.replace('@I@', 'i')} for i in {m}]", 2)
         for j, v in enumerate(outs):
             vals = f"[r[{j}] for r in rows if r[{j}] is not None]"
@@ -435,6 +450,14 @@ class _Gen:
             return (f"{base} and {lo} {'<=' if allowed.low_closed else '<'} {v} "
                     f"{'<=' if allowed.high_closed else '<'} {hi}")
         return base
+
+
+# The shipped hit policies' specialised code; any other policy runs its ``finalize``.
+POLICY_CODE = {
+    HitPolicy.FIRST: _Gen._first, HitPolicy.UNIQUE: _Gen._unique, HitPolicy.ANY: _Gen._any,
+    HitPolicy.PRIORITY: _Gen._priority, HitPolicy.COLLECT: _Gen._collect,
+    HitPolicy.RULE_ORDER: _Gen._collect, HitPolicy.OUTPUT_ORDER: _Gen._collect,
+}
 
 
 # --------------------------------------------------------------------------- indexes

@@ -18,12 +18,11 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any, Mapping
 
-from decide.model.errors import EvaluationError
 from decide.model.values import conforms, in_allowed
+from decide.model.hitpolicy import priority_key, violation  # noqa: F401 (the runtimes use them from here)
 from decide.model.ir import (
-    Aggregator, And, AnyTest, Arith, Between, Book, Call, Compare, CompareTest, HitPolicy,
-    InTests, ListExpr, Literal, Name, Neg, Not, NotTests, NullTest, Or, OrTests, RangeTest,
-    Table, Type,
+    And, AnyTest, Arith, Between, Book, Call, Compare, CompareTest, InTests, ListExpr, Literal, Name,
+    Neg, Not, NotTests, NullTest, Or, OrTests, RangeTest, Table, Type,
 )
 
 
@@ -265,71 +264,19 @@ def output_checker(col):
     return lambda v: output_value(col, v)
 
 
-def priority_key(book: Book, t: Table, values: tuple) -> tuple:
-    key = []
-    for col, v in zip(t.outputs, values):
-        allowed = book.fields[col.field].allowed
-        if isinstance(allowed, tuple) and v in allowed:
-            key.append(allowed.index(v))
-        else:
-            key.append(len(allowed) if isinstance(allowed, tuple) else 0)
-    return tuple(key)
-
-
 def eval_table(book: Book, t: Table, env) -> tuple[dict, list[int]]:
     return table_result(book, t, matching_rules(t, env), env)
 
 
 def table_result(book: Book, t: Table, matched: list[int], env, outputs_of=None) -> tuple[dict, list[int]]:
     """The hit policy: a table's outputs and fired rules from its matching rules (in
-    rule order).  ``outputs_of(i)`` gives rule i's output tuple (a backend may pass a
-    faster one); the durable backend calls this too, so the policy is written once."""
+    rule order), as the policy object decides (``hitpolicy.py``).  ``outputs_of(i)``
+    gives rule i's output tuple (a backend may pass a faster one); the durable backend
+    calls this too, so the policy is written once."""
     if outputs_of is None:
         def outputs_of(i):
             return rule_outputs(t, i, env)
-    fields = t.output_fields
-    hp = t.hit_policy
-    if hp.single:
-        if not matched:
-            return {f: None for f in fields}, []
-        if hp is HitPolicy.UNIQUE and len(matched) > 1:
-            raise violation(t, matched, "UNIQUE", "match this case; exactly one may")
-        if hp is HitPolicy.ANY and len(matched) > 1:
-            outs = {outputs_of(i) for i in matched}
-            if len(outs) > 1:
-                raise violation(t, matched, "ANY", "match this case with different outputs")
-            return dict(zip(fields, outputs_of(matched[0]))), matched
-        if hp is HitPolicy.PRIORITY:
-            chosen = min(matched, key=lambda i: (priority_key(book, t, outputs_of(i)), i))
-            return dict(zip(fields, outputs_of(chosen))), [chosen]
-        return dict(zip(fields, outputs_of(matched[0]))), [matched[0]]
-    if hp is HitPolicy.OUTPUT_ORDER:
-        matched = sorted(matched, key=lambda i: (priority_key(book, t, outputs_of(i)), i))
-    rows = [outputs_of(i) for i in matched]
-    out = {}
-    for k, f in enumerate(fields):
-        if t.aggregator is None:  # one entry per matched rule, null included (DMN)
-            out[f] = [r[k] for r in rows]
-            continue
-        values = [r[k] for r in rows if r[k] is not None]  # aggregators ignore nulls
-        if t.aggregator is Aggregator.COUNT:
-            out[f] = len(set(values))
-        elif not values:
-            out[f] = None
-        elif t.aggregator is Aggregator.SUM:
-            out[f] = sum(values)
-        elif t.aggregator is Aggregator.MIN:
-            out[f] = min(values)
-        else:
-            out[f] = max(values)
-    return out, matched
-
-
-def violation(t: Table, matched: list[int], policy: str, what: str) -> EvaluationError:
-    rules = [t.rules[i] for i in matched]
-    ids = ", ".join(f"{r.id} (row {r.row})" for r in rules)
-    return EvaluationError(f"table {t.name} ({t.loc.workbook} › {t.loc.sheet}) is {policy}, but rules "
-                           f"{ids} {what}", t.name, [(t.name, r.id, r.loc) for r in rules])
+    return t.hit_policy.finalize(book, t, matched, outputs_of)
 
 
 def run_tables(book: Book, plan, env: dict) -> tuple[dict, list[tuple[str, int]]]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from decide.compile.resolve import referenced_fields
-from decide.model.ir import AnyTest, Book, HitPolicy, Loc, Table
+from decide.model.ir import AnyTest, Book, Loc, Policy, Table
 from decide.model.values import show, to_json
 from decide.runtime.facts import apply_derive, normalise
 from decide.runtime.reference import eval_expr, evaluate_env, run_tables, unary
@@ -91,7 +91,7 @@ class RuleTrace:
 class TableTrace:
     table: str
     loc: Loc
-    hit_policy: HitPolicy
+    hit_policy: Policy
     fired: list[str]
     rules: list[RuleTrace]
 
@@ -117,10 +117,11 @@ def why_not(book: Book, name: str, facts: Mapping[str, Any], *, typed: bool = Fa
         hit = by_table.get(tname, [])
         xs = [eval_expr(col.expr, env) for col in t.inputs]
         rules = []
-        stop = len(t.rules)
-        if t.hit_policy is HitPolicy.FIRST and hit:
-            stop = hit[0] + 1
-        for r in t.rules[:stop]:
+        shown = t.rules
+        if t.hit_policy.positional and hit:  # rules after the winner are never tried: not shown
+            order = t.hit_policy.order(book, t, None)
+            shown = [t.rules[i] for i in sorted(order[:order.index(hit[0]) + 1])]
+        for r in shown:
             rt = RuleTrace(t.name, str(r.id), r.index, r.loc, r.index in hit)
             if not rt.fired:
                 rt.failure = _first_failure(t, r, xs, env)
@@ -144,10 +145,8 @@ def _first_failure(t: Table, r, xs, env) -> Optional[CellFailure]:
 
 def _lost_because(book: Book, t: Table, hit: list[int]) -> str:
     winners = ", ".join(str(t.rules[i].id) for i in hit)
-    if t.hit_policy is HitPolicy.PRIORITY:
-        return f"all its cells match, but rule {winners} has an output of higher priority"
-    if t.hit_policy is HitPolicy.FIRST:
-        return f"all its cells match, but rule {winners} comes first"
+    if t.hit_policy.lost:
+        return f"all its cells match, but rule {winners} {t.hit_policy.lost}"
     return "all its cells match"
 
 
@@ -179,7 +178,7 @@ def why_not_lines(book: Book, name: str, facts: Mapping[str, Any], *, typed: boo
         missed = [r for r in tt.rules if not r.fired]
         if not missed:
             continue
-        lines.append(f"  {tt.table} ({tt.loc.workbook} › {tt.loc.sheet}, {tt.hit_policy.name.replace('_', ' ')}):")
+        lines.append(f"  {tt.table} ({tt.loc.workbook} › {tt.loc.sheet}, {tt.hit_policy.title}):")
         for r in missed:
             head = f"    rule {r.rule} (row {r.row.cell[1:]})"
             if r.failure is not None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from decide.model.errors import CaseError, EvaluationError
-from decide.model.ir import HitPolicy, Loc, TestCase, TestSuite
+from decide.model.ir import Loc, TestCase, TestSuite
 from decide.model.values import show
 
 
@@ -58,7 +58,7 @@ def show_value(v) -> str:
 def _as_set_fields(book) -> set[str]:
     out = set()
     for t in book.tables.values():
-        if t.hit_policy is HitPolicy.COLLECT and t.aggregator is None:
+        if t.hit_policy.unordered and t.aggregator is None:  # COLLECT: DMN leaves the order open
             out.update(t.output_fields)
     return out
 

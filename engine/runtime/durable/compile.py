@@ -42,12 +42,12 @@ the rules that do not test the key by equality.  durable still evaluates every t
 of every rule it sees; the index only decides which rulesets see the fact (durable's
 cost per decision grows with the rules of every ruleset visited).
 
-Hit policies: FIRST, and PRIORITY when every output cell is a literal (the
-priority is then static), are *posted* as events with ``pri`` = firing order, so
-durable fires only the first match; every other policy (and indexed tables) is
-*asserted* as a fact, every match fires in ``pri`` order, and the table's finaliser
-applies the policy exactly as ``engine.reference`` does (UNIQUE/ANY errors, output
-order, aggregators).
+Hit policies: a policy whose first match wins in an order known before the case
+(``Policy.order``: FIRST, and PRIORITY when every output cell is a literal) is
+*posted* as events with ``pri`` = firing order, so durable fires only the first
+match; every other policy (and indexed tables) is *asserted* as a fact, every match
+fires in ``pri`` order, and the table's finaliser applies the policy's ``finalize``
+exactly as ``engine.reference`` does (UNIQUE/ANY errors, output order, aggregators).
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ from typing import Any, Optional
 
 from decide.model.errors import Diagnostic, WorkbookError
 from decide.model.ir import (
-    AnyTest, Book, CompareTest, HitPolicy, Literal, Name, NotTests, NullTest, OrTests,
+    Aggregator, AnyTest, Book, CompareTest, Literal, Name, NotTests, NullTest, OrTests,
     RangeTest, Table, Type,
 )
 
@@ -425,7 +425,6 @@ def compile_table(t: Table, counted=frozenset()) -> TableCode:
 
 def counted_fields(book: Book) -> frozenset:
     """Fields produced by C# (count) tables."""
-    from decide.model.ir import Aggregator
     return frozenset(f for t in book.tables.values() if t.aggregator is Aggregator.COUNT
                      for f in t.output_fields)
 
@@ -638,15 +637,16 @@ class CompiledTable:
     wild: tuple = ()
 
 
-def static_priority(book: Book, t: Table):
-    """Each rule's priority key when every output cell is a literal, else None."""
-    from decide.runtime.reference import priority_key, rule_outputs
-    keys = []
-    for r in t.rules:
-        if not all(isinstance(o.expr, Literal) for o in r.outputs):
-            return None
-        keys.append(priority_key(book, t, rule_outputs(t, r.index, {})))
-    return keys
+def static_order(book: Book, t: Table):
+    """The order in which the table's hit policy tries its rules when the first match
+    wins and that order is known before the case (FIRST; PRIORITY when every output
+    cell is a literal), else None."""
+    if t.hit_policy.order is None:
+        return None
+    from decide.runtime.reference import rule_outputs
+    literal = all(isinstance(o.expr, Literal) for r in t.rules for o in r.outputs)
+    outputs = [rule_outputs(t, r.index, {}) for r in t.rules] if literal else None
+    return t.hit_policy.order(book, t, outputs)
 
 
 def plan_parts(steps_by_rule: list, order: list) -> list:
@@ -707,15 +707,10 @@ def compile_for_durable(book: Book, t: Table) -> CompiledTable:
     if code.keys + 3 > MAX_KEYS:
         fail(f"it tests {code.keys} values; durable_rules matches at most {MAX_KEYS} per message "
              "(split the table)")
-    hp = t.hit_policy
     mode, order = "assert", list(range(len(t.rules)))
-    if hp is HitPolicy.FIRST:
-        mode = "post"
-    elif hp is HitPolicy.PRIORITY:
-        keys = static_priority(book, t)
-        if keys is not None:
-            mode = "post"
-            order.sort(key=lambda i: (keys[i], i))
+    first_wins = static_order(book, t)
+    if first_wins is not None:
+        mode, order = "post", first_wins
     order = [i for i in order if code.conds[i] != FALSE]
     steps = {i: _steps(code.conds[i]) for i in order}
     key = _choose_key(code, order)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from decide.runtime import reference as _ref
-from decide.model.ir import Book, HitPolicy, Table
+from decide.model.ir import Book, Table
 from decide.tools.analysis.boxes import Budget, BoxIndex, _bits, _meet, _subset, uncovered
 from decide.tools.analysis.equivalence import _useless
 from decide.tools.analysis.partition import Variable, build_variables
@@ -52,7 +52,7 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
     res = TableAnalysis(table, variables, must, may, [], notes, [])
     n = len(table.rules)
     if n == 0:
-        if table.hit_policy.single:
+        if table.hit_policy.gaps:
             univ = tuple(v.gap_dom if not v.opaque else v.full for v in variables)
             if all(univ):
                 res.findings.append(Finding("gap", table.name, (), witness=witness_case(variables, univ),
@@ -71,25 +71,26 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
             never.add(i)
             f.append(Finding("never", table.name, (i,), witness={}))
 
-    # overlaps (UNIQUE; ANY with different outputs)
-    if hp in (HitPolicy.UNIQUE, HitPolicy.ANY):
+    # overlaps (UNIQUE: any; ANY: with different outputs, a conflict)
+    if hp.overlap is not None:
+        conflict = hp.overlap == "conflict"
         count = 0
         for i, j in overlapping_pairs(must):
-            if hp is HitPolicy.ANY and keys[i] == keys[j]:
+            if conflict and keys[i] == keys[j]:
                 continue
             box = _meet(must[i], must[j])
             w = witness_case(variables, box)
-            if hp is HitPolicy.ANY and not _outputs_differ(table, i, j, w):
+            if conflict and not _outputs_differ(table, i, j, w):
                 continue
             count += 1
             if count > max_pairs:
                 res.skipped.append(f"more than {max_pairs} overlapping pairs; the first are listed")
                 break
-            f.append(Finding("overlap" if hp is HitPolicy.UNIQUE else "conflict", table.name,
+            f.append(Finding(hp.overlap, table.name,
                              (j, i), (i,), witness=w, region=describe_box(variables, box, table)))
 
     # gaps
-    if hp.single and all(univ):
+    if hp.gaps and all(univ):
         bud = [budget]
         try:
             gap_boxes = []
@@ -106,8 +107,21 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
         except Budget:
             res.skipped.append("gap analysis (too many combinations)")
 
-    # shadowed rows (FIRST, PRIORITY): the rule never decides the outcome
-    order = _order(book, table) if hp in (HitPolicy.FIRST, HitPolicy.PRIORITY) else None
+    # shadowed rows (FIRST, PRIORITY: the first match in an order wins): the rule never
+    # decides the outcome
+    order = _order(book, table)
+    # positional (FIRST): a rule's place in the order, and the rules strictly between two places
+    pos = {r: p for p, r in enumerate(order)} if hp.positional else None
+    upto: list[int] = []  # upto[p]: the rules at places before p (built when first needed)
+
+    def between(a, b):
+        if not upto:
+            upto.append(0)
+            for r in order:
+                upto.append(upto[-1] | (1 << r))
+        lo, hi = sorted((pos[a], pos[b]))
+        return upto[hi] & ~upto[lo + 1]
+
     shadowed = set()
     idx_must = BoxIndex(must)
     idx_may = BoxIndex(may)
@@ -135,8 +149,9 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                 w = witness_case(variables, box)
                 f.append(Finding("shadowed", table.name, (r,), tuple(cover), witness=w))
 
-    # redundant rows: same outputs, covered by another rule that would take over
-    if hp in (HitPolicy.FIRST, HitPolicy.ANY, HitPolicy.PRIORITY):
+    # redundant rows: same outputs, covered by another rule that would take over (single-hit
+    # policies where two rules may match one case)
+    if hp.single and hp.overlap != "overlap":
         for r in range(n):
             if r in never or r in shadowed or not all(must[r]):
                 continue
@@ -144,22 +159,21 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
             for s in _bits(idx_must.touching(may[r])):
                 if s == r or keys[s] != keys[r] or not _subset(may[r], must[s]):
                     continue
-                if hp is HitPolicy.FIRST:
-                    if s < r or s in shadowed:
+                if hp.positional:
+                    if pos[s] < pos[r] or s in shadowed:
                         continue  # that is shadowing
-                    between = touch_r & ((1 << s) - 1) & ~((1 << (r + 1)) - 1)
-                    if any(keys[t] != keys[r] for t in _bits(between)):
+                    if any(keys[t] != keys[r] for t in _bits(touch_r & between(r, s))):
                         continue
-                if hp is HitPolicy.PRIORITY and not _outputs_const(table):
+                if hp.ranked and not _outputs_const(table):
                     continue
-                if hp is not HitPolicy.FIRST and s > r and _subset(may[s], must[r]):
+                if not hp.positional and s > r and _subset(may[s], must[r]):
                     continue  # identical rows: report the later one only
                 f.append(Finding("redundant", table.name, (r,), (s,),
                                  witness=witness_case(variables, must[r])))
                 break
 
     # mergeable pairs: same outputs, boxes differ in exactly one column
-    if hp in (HitPolicy.FIRST, HitPolicy.ANY, HitPolicy.PRIORITY, HitPolicy.UNIQUE) and exact:
+    if hp.single and exact:
         reported = set()
         done = {x.rules[0] for x in f if x.kind in ("redundant", "shadowed", "never")}
         by_key: dict = {}
@@ -176,9 +190,9 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                     diff = [k for k in range(len(variables)) if must[a][k] != must[b][k]]
                     if len(diff) != 1:
                         continue
-                    if hp is HitPolicy.FIRST:
-                        between = idx_may.touching(may[b]) & ((1 << b) - 1) & ~((1 << (a + 1)) - 1)
-                        if any(keys[t] != keys[a] for t in _bits(between)):
+                    if hp.positional:
+                        later = b if pos[b] > pos[a] else a
+                        if any(keys[t] != keys[a] for t in _bits(idx_may.touching(may[later]) & between(a, b))):
                             continue
                     reported.add(a)
                     reported.add(b)
@@ -192,7 +206,7 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                                      region=v.describe(merged)))
 
     # columns that never change the outcome
-    ordr = order if hp in (HitPolicy.FIRST, HitPolicy.PRIORITY) else list(range(n))
+    ordr = order if hp.order is not None else list(range(n))
     if hp.single and ordr is not None and not any(x.kind in ("overlap", "conflict") for x in f):
         for k, v in enumerate(variables):
             try:

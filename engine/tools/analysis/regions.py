@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from decide.runtime import reference as _ref
-from decide.model.ir import Book, HitPolicy, Table
+from decide.model.errors import EvaluationError
+from decide.model.ir import Book, Table
 from decide.tools.analysis.boxes import Budget, BoxIndex, _bits, _meet, _minus, _subset
 from decide.tools.analysis.equivalence import first_differ
 from decide.tools.analysis.partition import build_variables
@@ -34,6 +34,8 @@ def table_diff(old: Table, new: Table, book_old: Optional[Book] = None,
         return None
     if not (_outputs_const(old) and _outputs_const(new)):
         return None
+    if book_old is None and book_new is None and (old.hit_policy.ranked or new.hit_policy.ranked):
+        return None  # ranking by output needs the Glossary's allowed values
     # a joint partition: boundaries from both versions
     extra_old: dict = {}
     for i, c in enumerate(new.inputs):
@@ -59,8 +61,7 @@ def table_diff(old: Table, new: Table, book_old: Optional[Book] = None,
         if len(v.cells) != len(w.cells):
             return None
     univ = tuple(v.dom | v.null_bit for v in vo)
-    fast = (HitPolicy.FIRST, HitPolicy.PRIORITY)
-    if not (old.hit_policy in fast and new.hit_policy in fast):
+    if old.hit_policy.order is None or new.hit_policy.order is None:  # not first-match-wins
         return _table_diff_general(old, new, book_old or book_new, book_new or book_old, vo, mo, mn,
                                    univ, limit, budget)
     oo = _order(book_old, old)
@@ -96,43 +97,20 @@ def table_diff(old: Table, new: Table, book_old: Optional[Book] = None,
 
 def _outcome_fn(book: Optional[Book], t: Table):
     """The table's result as a function of the rules that match (their indices in
-    table order), for tables whose outputs are literals; as the reference decides."""
+    table order), for tables whose outputs are literals; as the reference decides
+    (the policy's ``finalize``; a violation is the outcome "error")."""
     hp = t.hit_policy
     keys = [tuple(o.expr.value for o in r.outputs) for r in t.rules]
-
-    def prio(i):
-        return (_ref.priority_key(book, t, keys[i]), i) if book is not None else (i,)
+    as_set = hp.unordered and t.aggregator is None  # DMN leaves COLLECT's order open
 
     def outcome(matched):
-        if hp.single:
-            if not matched:
-                return None
-            if hp is HitPolicy.UNIQUE and len(matched) > 1:
-                return ("error",)
-            if hp is HitPolicy.ANY and len({keys[i] for i in matched}) > 1:
-                return ("error",)
-            if hp is HitPolicy.PRIORITY:
-                return keys[min(matched, key=prio)]
-            return keys[matched[0]]
-        order = sorted(matched, key=prio) if hp is HitPolicy.OUTPUT_ORDER else matched
-        rows = [keys[i] for i in order]
-        out = []
-        for k in range(len(t.outputs)):
-            values = [r[k] for r in rows if r[k] is not None]
-            agg = t.aggregator
-            if agg is None:
-                out.append(tuple(sorted(map(repr, values))) if hp is HitPolicy.COLLECT else tuple(values))
-            elif agg.value == "#":
-                out.append(len(set(values)))
-            elif not values:
-                out.append(None)
-            elif agg.value == "+":
-                out.append(sum(values))
-            elif agg.value == "<":
-                out.append(min(values))
-            else:
-                out.append(max(values))
-        return tuple(out)
+        try:
+            out, _ = hp.finalize(book, t, matched, keys.__getitem__)
+        except EvaluationError:
+            return ("error",)
+        if as_set:
+            return {f: sorted(map(repr, v)) for f, v in out.items()}
+        return out
     return outcome
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from decide.runtime import reference as _ref
-from decide.model.ir import Book, HitPolicy, Literal, Table
+from decide.model.ir import Book, Literal, Table
 from decide.tools.analysis.partition import Variable
 
 
@@ -19,18 +18,14 @@ def _outputs_const(table: Table) -> bool:
 
 
 def _order(book: Optional[Book], table: Table) -> Optional[list[int]]:
-    """The order in which a single-hit table picks its rule (None when it depends on the
-    case, e.g. PRIORITY with computed outputs)."""
-    n = len(table.rules)
+    """The order in which a table whose first match wins (FIRST, PRIORITY) tries its
+    rules; None for other policies, or when it depends on the case (e.g. PRIORITY with
+    computed outputs)."""
     hp = table.hit_policy
-    if hp is HitPolicy.PRIORITY:
-        if book is None or not _outputs_const(table):
-            return None
-        def key(i):
-            vals = tuple(o.expr.value for o in table.rules[i].outputs)
-            return (_ref.priority_key(book, table, vals), i)
-        return sorted(range(n), key=key)
-    return list(range(n))
+    if hp.order is None:
+        return None
+    outputs = [tuple(o.expr.value for o in r.outputs) for r in table.rules] if _outputs_const(table) else None
+    return hp.order(book, table, outputs)
 
 
 def rule_boxes(table: Table, variables: list[Variable]):

@@ -1,7 +1,9 @@
 """What a lint rule is.  One module of ``decide.tools.lint.rules`` per rule, each with
 one instance of a subclass of:
 
-``TableRule``    run on every table its ``hit_policies`` allow, over the table's exact
+``TableRule``    run on every table its ``hit_policies`` allow (a set of policies, or
+                 ``Policies``: a test of the policy object's traits, so that a hit policy
+                 registered later is included), over the table's exact
                  analysis (``decide.tools.analysis.TableAnalysis``);
 ``FindingRule``  a TableRule that reports the analysis's findings of one ``kind``;
 ``BookRule``     run once on the whole book (fields, sheets, decisions).
@@ -18,13 +20,24 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Optional
 
-from decide.model.ir import Book, HitPolicy, Loc, Table
+from decide.model.ir import Book, Loc, Table
 from decide.tools.analysis import Finding, TableAnalysis
 from decide.tools.lint.diagnostic import LintDiagnostic
 from decide.tools.lint.wording import rid
 
+class Policies:
+    """The hit policies whose traits pass ``test`` (``decide.model.hitpolicy.Policy``),
+    used like a set: ``table.hit_policy in Policies(lambda p: p.single)``."""
+
+    def __init__(self, test):
+        self.test = test
+
+    def __contains__(self, policy) -> bool:
+        return bool(self.test(policy))
+
+
 #: the hit policies that return one result (UNIQUE, ANY, PRIORITY, FIRST)
-SINGLE = frozenset(p for p in HitPolicy if p.single)
+SINGLE = Policies(lambda p: p.single)
 
 
 class LintRule:
@@ -32,7 +45,7 @@ class LintRule:
     name: str = ""  # "overlapping-rules"
     severity: str = "warning"  # "error" | "warning" | "info"
     summary: str = ""  # what it finds, one line
-    hit_policies: Optional[frozenset] = None  # the tables it applies to; None: every table
+    hit_policies: Optional[frozenset | Policies] = None  # the tables it applies to; None: every table
 
     def detect(self, subject) -> Iterable[Any]:
         """The hits: what the rule finds in ``subject`` (an analysis or the book)."""

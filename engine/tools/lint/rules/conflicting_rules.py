@@ -3,9 +3,8 @@ the same case."""
 from __future__ import annotations
 
 from decide.model.errors import EvaluationError
-from decide.model.ir import HitPolicy
 from decide.runtime.reference import eval_table
-from decide.tools.lint.rule import FindingRule
+from decide.tools.lint.rule import FindingRule, Policies
 from decide.tools.lint.wording import case_text, rid, when
 
 
@@ -14,7 +13,7 @@ class ConflictingRules(FindingRule):
     name = "conflicting-rules"
     severity = "error"
     summary = "ANY table: two rules with different outputs can match the same case"
-    hit_policies = frozenset({HitPolicy.ANY})
+    hit_policies = Policies(lambda p: p.overlap == "conflict")  # ANY: overlaps must agree
     kind = "conflict"
     seeks_decision_case = True
 

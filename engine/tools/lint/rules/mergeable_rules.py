@@ -2,8 +2,7 @@
 and can be written as one rule."""
 from __future__ import annotations
 
-from decide.model.ir import HitPolicy
-from decide.tools.lint.rule import FindingRule
+from decide.tools.lint.rule import SINGLE, FindingRule
 from decide.tools.lint.wording import rid
 
 
@@ -12,7 +11,7 @@ class MergeableRules(FindingRule):
     name = "mergeable-rules"
     severity = "info"
     summary = "two rules with the same outputs that can be merged into one"
-    hit_policies = frozenset({HitPolicy.FIRST, HitPolicy.ANY, HitPolicy.PRIORITY, HitPolicy.UNIQUE})
+    hit_policies = SINGLE
     kind = "mergeable"
 
     def message(self, a, x):

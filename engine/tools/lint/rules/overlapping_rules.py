@@ -1,8 +1,7 @@
 """L101 overlapping-rules: in a UNIQUE table, two rules can match the same case."""
 from __future__ import annotations
 
-from decide.model.ir import HitPolicy
-from decide.tools.lint.rule import FindingRule
+from decide.tools.lint.rule import FindingRule, Policies
 from decide.tools.lint.wording import case_text, rid, when
 
 
@@ -11,7 +10,7 @@ class OverlappingRules(FindingRule):
     name = "overlapping-rules"
     severity = "error"
     summary = "UNIQUE table: two rules can match the same case"
-    hit_policies = frozenset({HitPolicy.UNIQUE})
+    hit_policies = Policies(lambda p: p.overlap == "overlap")  # UNIQUE: any overlap is an error
     kind = "overlap"
     seeks_decision_case = True
 

@@ -2,8 +2,7 @@
 matches, and deleting it changes no result."""
 from __future__ import annotations
 
-from decide.model.ir import HitPolicy
-from decide.tools.lint.rule import FindingRule
+from decide.tools.lint.rule import FindingRule, Policies
 from decide.tools.lint.wording import case_text, rid
 
 
@@ -12,7 +11,8 @@ class RedundantRule(FindingRule):
     name = "redundant-rule"
     severity = "warning"
     summary = "redundant rule: another rule with the same outputs covers it"
-    hit_policies = frozenset({HitPolicy.FIRST, HitPolicy.ANY, HitPolicy.PRIORITY})
+    # single-hit policies under which two rules may match one case (FIRST, ANY, PRIORITY)
+    hit_policies = Policies(lambda p: p.single and p.overlap != "overlap")
     kind = "redundant"
     seeks_decision_case = True
 

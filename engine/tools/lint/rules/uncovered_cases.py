@@ -1,7 +1,7 @@
 """L103 uncovered-cases: a gap, cases no rule matches (tables that return one result)."""
 from __future__ import annotations
 
-from decide.tools.lint.rule import SINGLE, FindingRule
+from decide.tools.lint.rule import FindingRule, Policies
 from decide.tools.lint.wording import case_text, when
 
 
@@ -10,7 +10,7 @@ class UncoveredCases(FindingRule):
     name = "uncovered-cases"
     severity = "warning"
     summary = "gap: a case no rule matches (U, A, P, F tables)"
-    hit_policies = SINGLE
+    hit_policies = Policies(lambda p: p.gaps)  # single-hit: no match is a null result
     kind = "gap"
     seeks_decision_case = True
 
