@@ -209,7 +209,8 @@ def oversized(raw: Any) -> bool:
 
 def check_size(raw: Any) -> None:
     if oversized(raw):
-        raise ValueProblem(f"a number of more than {MAX_DIGITS} digits is not accepted in a case")
+        raise ValueProblem(f"expected a number of at most {MAX_DIGITS} digits before the point; "
+                           f"one with more than {MAX_DIGITS} digits is not accepted in a case")
 
 
 class _NumericSpec(TypeSpec):
