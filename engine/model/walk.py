@@ -1,0 +1,114 @@
+"""One traversal of the IR, built from the dataclass fields of ``ir.py``.
+
+- ``children(node)``     the IR nodes directly inside ``node``, in field order
+- ``iter_nodes(node)``   ``node`` and every node below it (pre-order)
+- ``map_children(node, fn)`` the node rebuilt with ``fn`` applied to each direct child
+- ``transform(node, fn)`` rebuild bottom-up: each node's children are transformed,
+  then ``fn`` is applied to the (possibly rebuilt) node; unchanged subtrees are
+  returned as they are (same objects)
+- ``Visitor``            dispatch on a node's class: the method named after the class
+  (``def CompareTest(self, t, ...)``), else ``__default__``
+
+A child is any dataclass instance held by a field, directly or in a tuple (places,
+``Loc``, are not nodes).  Nothing here lists the IR's classes: a new node class is
+walked as soon as it exists, and a pass that does not know it meets it in its
+``__default__``.
+"""
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass, replace
+from typing import Any, Callable, Iterator
+
+from decide.model.ir import Loc
+
+_FIELDS: dict[type, tuple[str, ...]] = {}  # node class → its field names
+_NODE: dict[type, bool] = {}  # class → are its instances IR nodes?
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else ()
+    return names
+
+
+def is_node(v) -> bool:
+    """Is ``v`` an IR node (a dataclass instance other than a ``Loc``)?"""
+    cls = v.__class__
+    node = _NODE.get(cls)
+    if node is None:
+        node = _NODE[cls] = cls is not Loc and is_dataclass(cls)
+    return node
+
+
+def children(node) -> tuple:
+    """The IR nodes directly inside ``node`` (a field's value, or the items of a tuple field)."""
+    out = []
+    for name in _field_names(node.__class__):
+        v = getattr(node, name)
+        if v.__class__ is tuple:
+            out.extend(x for x in v if is_node(x))
+        elif is_node(v):
+            out.append(v)
+    return tuple(out)
+
+
+def iter_nodes(node) -> Iterator:
+    """``node`` and every IR node below it, parents before children, in field order."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(children(n)))
+
+
+def map_children(node, fn: Callable[[Any], Any]):
+    """``node`` rebuilt with ``fn`` applied to each direct child (``dataclasses.replace``);
+    ``node`` itself when every child comes back unchanged."""
+    changes = {}
+    for name in _field_names(node.__class__):
+        v = getattr(node, name)
+        if v.__class__ is tuple:
+            new = tuple(fn(x) if is_node(x) else x for x in v)
+            if any(a is not b for a, b in zip(new, v)):
+                changes[name] = new
+        elif is_node(v):
+            new = fn(v)
+            if new is not v:
+                changes[name] = new
+    return replace(node, **changes) if changes else node
+
+
+def transform(node, fn: Callable[[Any], Any]):
+    """``fn`` applied bottom-up: to each child's transformed subtree first, then to the
+    node rebuilt over them (the node itself when nothing below it changed)."""
+    return fn(map_children(node, lambda child: transform(child, fn)))
+
+
+class Visitor:
+    """Dispatch by node class, as lark's visitors do by rule name.
+
+    ``visit(node, *args)`` calls the method named after ``type(node).__name__`` with
+    ``(node, *args)``; a class with no method goes to ``__default__``, which raises
+    unless a subclass says what to do with nodes it does not know (a conservative
+    answer, a generic walk over ``children``)."""
+
+    _dispatch: dict
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        cls._dispatch = {}
+
+    def visit(self, node, *args):
+        try:
+            f = self._dispatch[node.__class__]
+        except KeyError:
+            f = self._dispatch[node.__class__] = getattr(
+                type(self), node.__class__.__name__, type(self).__default__)
+        return f(self, node, *args)
+
+    def __default__(self, node, *args):
+        raise TypeError(f"{type(self).__name__} does not handle {type(node).__name__} nodes")
+
+
+Visitor._dispatch = {}
