@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from decide.compile.resolve import referenced_fields
 from decide.model.ir import (
     AnyTest, Book, InputColumn, NullTest, RangeTest, Table, Type,
 )
@@ -78,8 +79,11 @@ class Variable:
             if c.rep is not _EMPTY:
                 self.dom |= 1 << i
         self.full = self.dom | self.null_bit
-        if any(not test_is_const(t) for t in tests):
+        varying = [t for t in tests if not test_is_const(t)]
+        if any(referenced_fields(t) for t in varying):
             self.notes.append("its tests compare with other fields")
+        if any(not referenced_fields(t) for t in varying):
+            self.notes.append("some of its tests are of a kind the analysis does not model")
 
     @property
     def gap_dom(self) -> int:
