@@ -15,7 +15,7 @@ from decide.compile.resolve import ResolveError, literal_values, referenced_fiel
 from decide.compile.sfeel import SFeelError, parse_expression, parse_unary_tests
 from decide.model.functions import FUNCTIONS, fn
 from decide.model.ir import (
-    AnyTest, Arith, Call, Compare, CompareTest, Expr, HitPolicy, InputColumn, InputEntry, ListExpr,
+    AnyTest, Arith, Call, Compare, CompareTest, Expr, HitPolicy, InputColumn, InputEntry,
     Literal, Name, NotTests, OrTests, OutputColumn, OutputEntry, RangeTest, Rule, Table, Type,
 )
 from decide.model.walk import Visitor, children, iter_nodes, transform
@@ -29,7 +29,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "workbook-format.md"
 
 def _durable_or_skip():
     try:
-        from durable import engine  # noqa: F401
+        from durable import engine  # noqa: F401  (importable here?)
     except BaseException:
         pytest.skip("durable_rules cannot be imported here")
     from decide.runtime.durable.backend import DurableBackend
