@@ -265,9 +265,12 @@ _TESTS = frozenset(get_args(UnaryTest))
 
 def referenced_fields(node) -> set[str]:
     """Every field name a resolved expression or test mentions."""
-    if node is None:
-        return set()
-    return {n.name for n in iter_nodes(node) if n.__class__ is Name}
+    out: set[str] = set()
+    if node is not None:
+        for n in iter_nodes(node):
+            if n.__class__ is Name:
+                out.add(n.name)
+    return out
 
 
 class _Boundaries(Visitor):

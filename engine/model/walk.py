@@ -21,58 +21,97 @@ from typing import Any, Callable, Iterator
 
 from decide.model.ir import Loc
 
-_FIELDS: dict[type, tuple[str, ...]] = {}  # node class → its field names
-_NODE: dict[type, bool] = {}  # class → are its instances IR nodes?
+# fields declared as one of these hold no node (an operator, a flag, a name, a text list)
+_SCALARS = frozenset({"str", "bool", "int", "float", "tuple[str, ...]", str, bool, int, float})
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else ()
-    return names
+class _Classes(dict):
+    """class → are its instances IR nodes (dataclass instances other than ``Loc``)?"""
+
+    def __missing__(self, cls):
+        self[cls] = node = cls is not Loc and is_dataclass(cls) and cls is not type
+        return node
+
+
+class _Fields(dict):
+    """node class → the names of the fields that may hold nodes."""
+
+    def __missing__(self, cls):
+        self[cls] = names = tuple(f.name for f in fields(cls) if f.type not in _SCALARS) \
+            if _NODE[cls] else ()
+        return names
+
+
+class _Below(dict):
+    """node class → a function node → the list of its direct child nodes."""
+
+    def __missing__(self, cls):
+        names = _FIELDS[cls]
+        node = _NODE
+        if not names:
+            def below(n):
+                return []
+        elif len(names) == 1:
+            (name,) = names
+
+            def below(n):
+                v = getattr(n, name)
+                if v.__class__ is tuple:
+                    return [x for x in v if node[x.__class__]]
+                return [v] if node[v.__class__] else []
+        else:
+            def below(n):
+                out = []
+                for name in names:
+                    v = getattr(n, name)
+                    if v.__class__ is tuple:
+                        out.extend([x for x in v if node[x.__class__]])
+                    elif node[v.__class__]:
+                        out.append(v)
+                return out
+        self[cls] = below
+        return below
+
+
+_NODE = _Classes()
+_FIELDS = _Fields()
+_BELOW = _Below()
 
 
 def is_node(v) -> bool:
     """Is ``v`` an IR node (a dataclass instance other than a ``Loc``)?"""
-    cls = v.__class__
-    node = _NODE.get(cls)
-    if node is None:
-        node = _NODE[cls] = cls is not Loc and is_dataclass(cls)
-    return node
+    return _NODE[v.__class__]
 
 
 def children(node) -> tuple:
     """The IR nodes directly inside ``node`` (a field's value, or the items of a tuple field)."""
-    out = []
-    for name in _field_names(node.__class__):
-        v = getattr(node, name)
-        if v.__class__ is tuple:
-            out.extend(x for x in v if is_node(x))
-        elif is_node(v):
-            out.append(v)
-    return tuple(out)
+    return tuple(_BELOW[node.__class__](node))
 
 
 def iter_nodes(node) -> Iterator:
     """``node`` and every IR node below it, parents before children, in field order."""
+    below = _BELOW
     stack = [node]
     while stack:
         n = stack.pop()
         yield n
-        stack.extend(reversed(children(n)))
+        b = below[n.__class__](n)
+        if b:
+            b.reverse()
+            stack.extend(b)
 
 
 def map_children(node, fn: Callable[[Any], Any]):
     """``node`` rebuilt with ``fn`` applied to each direct child (``dataclasses.replace``);
     ``node`` itself when every child comes back unchanged."""
     changes = {}
-    for name in _field_names(node.__class__):
+    for name in _FIELDS[node.__class__]:
         v = getattr(node, name)
         if v.__class__ is tuple:
-            new = tuple(fn(x) if is_node(x) else x for x in v)
+            new = tuple(fn(x) if _NODE[x.__class__] else x for x in v)
             if any(a is not b for a, b in zip(new, v)):
                 changes[name] = new
-        elif is_node(v):
+        elif _NODE[v.__class__]:
             new = fn(v)
             if new is not v:
                 changes[name] = new
@@ -82,7 +121,20 @@ def map_children(node, fn: Callable[[Any], Any]):
 def transform(node, fn: Callable[[Any], Any]):
     """``fn`` applied bottom-up: to each child's transformed subtree first, then to the
     node rebuilt over them (the node itself when nothing below it changed)."""
-    return fn(map_children(node, lambda child: transform(child, fn)))
+    changes = None
+    for name in _FIELDS[node.__class__]:
+        v = getattr(node, name)
+        if v.__class__ is tuple:
+            new = tuple(transform(x, fn) if _NODE[x.__class__] else x for x in v)
+            if any(a is not b for a, b in zip(new, v)):
+                changes = changes or {}
+                changes[name] = new
+        elif _NODE[v.__class__]:
+            new = transform(v, fn)
+            if new is not v:
+                changes = changes or {}
+                changes[name] = new
+    return fn(replace(node, **changes) if changes else node)
 
 
 class Visitor:
