@@ -13,6 +13,13 @@ A child is any dataclass instance held by a field, directly or in a tuple (place
 ``Loc``, are not nodes).  Nothing here lists the IR's classes: a new node class is
 walked as soon as it exists, and a pass that does not know it meets it in its
 ``__default__``.
+
+So a new cell operator (a kind of unary test) is: its node in ``ir.py`` (and in the
+``UnaryTest`` union), its syntax in ``sfeel.py``, its semantics in ``reference.py``
+(a method of ``_Tester``).  Everything else has a default: names and values are
+resolved generically, the native runtime asks the reference, the durable backend
+computes its verdict in Python, the analysis treats it as unknown.  Inline code in
+``native.py`` is optional (speed).
 """
 from __future__ import annotations
 

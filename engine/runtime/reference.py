@@ -9,6 +9,7 @@ plan in dependency order, and returns ``(outputs, fired)``: outputs maps the pla
 output fields to values (multi-hit columns as lists), fired lists
 ``(table name, rule index)`` in evaluation order.
 
+Functions come from the table in ``decide.model.functions`` (with FEEL's nulls).
 Null follows FEEL: an equality test on null is false (so ``not("JP")`` matches
 null); an ordering or interval test on null is null, which does not match, and
 ``not(...)`` of null is null.  ``-`` and ``null`` match null.

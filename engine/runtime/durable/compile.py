@@ -19,6 +19,11 @@ constants of the cells (``engine.reference`` semantics, Python comparisons):
 - null is an absent key (durable's ``$nex``); a JSON null is never sent (``$ex``
   matches it).
 
+A cell operator this compiler has no rule for (any new kind of unary test) is
+computed in Python like an input expression: its term is the reference's verdict
+``x in (test)`` on the column's value (False < True, null absent), so it runs here
+with no change to this module.
+
 Each cell compiles to two conditions, *true* and *false*, so that FEEL's three-valued
 ``not(...)`` and ``or`` are exact: ``not(t)`` is true when every ``t`` is false.
 Literal-only cells reduce to one set of integer intervals per key, emitted as
