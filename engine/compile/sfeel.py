@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from decide.model.functions import FUNCTIONS
+from decide.model.walk import Visitor
 from decide.model.ir import (
     And, AnyTest, Arith, Between, Call, Compare, CompareTest, InTests, ListExpr,
     Literal, Name, Neg, Not, NotTests, NullTest, Or, OrTests, RangeTest,
@@ -475,12 +476,21 @@ def parse_literal(text: str):
     return tuple(values)
 
 
-def _literal_value(e, text):
-    if isinstance(e, Literal):
+class _LiteralValue(Visitor):
+    """A Tests cell's parsed value: literals and lists of them; anything else is an error."""
+
+    def Literal(self, e, text):
         return e.value
-    if isinstance(e, ListExpr):
-        return [_literal_value(x, text) for x in e.items]
-    if isinstance(e, Name):
+
+    def ListExpr(self, e, text):
+        return [self.visit(x, text) for x in e.items]
+
+    def Name(self, e, text):
         return e  # a bare word: the caller decides (an allowed value, or an error)
-    raise SFeelError(f"expected a value (a number, a quoted text, true/false, date(...), null), "
-                     f"not an expression: {text}")
+
+    def __default__(self, e, text):
+        raise SFeelError(f"expected a value (a number, a quoted text, true/false, date(...), null), "
+                         f"not an expression: {text}")
+
+
+_literal_value = _LiteralValue().visit
