@@ -116,8 +116,8 @@ def main():
     for c in cases:  # same answers
         r = book.decide("Purchase", c)
         assert r.outputs == hand_written(c), (c, r.outputs)
-    decide = book.decide
-    ours = rate(lambda c: decide("Purchase", c), cases, secs)
+    decide_one = book.decide
+    ours = rate(lambda c: decide_one("Purchase", c), cases, secs)
     hand = rate(hand_written, cases, secs)
     print(f"python {sys.version.split()[0]}")
     print(f"8-rule 5-input FIRST table: native {ours:,.0f} decisions/s; hand-written {hand:,.0f}/s; "
