@@ -8,15 +8,16 @@ of the column's allowed text values becomes a text literal.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional
+from typing import Mapping, Optional, get_args
 
 from decide.model.errors import did_you_mean
+from decide.model.functions import FUNCTIONS
 from decide.model.ir import (
-    And, AnyTest, Arith, Between, Call, Compare, CompareTest, Field, InTests, ListExpr,
-    Literal, Name, Neg, Not, NotTests, NullTest, Or, OrTests, RangeTest, Type,
+    CompareTest, Field, Literal, Name, NotTests, OrTests, RangeTest, Type, UnaryTest,
 )
 from decide.model.types import TYPES, ValueProblem
 from decide.model.values import describe_allowed, in_allowed, show, type_of
+from decide.model.walk import Visitor, children, iter_nodes, map_children, transform
 
 
 class ResolveError(ValueError):
@@ -57,64 +58,37 @@ def coerce_literal(value, type_: Type, what: str = "the column"):
 # --------------------------------------------------------------------------- expressions
 def resolve_expr(e, fields: Mapping[str, Field], words: Mapping[str, object] | None = None):
     """Check names; a bare word in ``words`` (allowed values) becomes a Literal."""
-    if isinstance(e, Name):
-        if e.name in fields:
-            return e
-        if words and e.name in words:
-            return Literal(words[e.name])
-        raise unknown_name(e.name, fields, words or ())
-    if isinstance(e, Literal):
-        return e
-    if isinstance(e, Neg):
-        return Neg(resolve_expr(e.operand, fields, words))
-    if isinstance(e, Arith):
-        return Arith(e.op, resolve_expr(e.left, fields, words), resolve_expr(e.right, fields, words))
-    if isinstance(e, Compare):
-        return Compare(e.op, resolve_expr(e.left, fields, words), resolve_expr(e.right, fields, words))
-    if isinstance(e, Between):
-        return Between(*(resolve_expr(x, fields, words) for x in (e.value, e.low, e.high)))
-    if isinstance(e, InTests):
-        return InTests(resolve_expr(e.value, fields, words), _resolve_test_names(e.tests, fields, words))
-    if isinstance(e, And):
-        return And(tuple(resolve_expr(x, fields, words) for x in e.items))
-    if isinstance(e, Or):
-        return Or(tuple(resolve_expr(x, fields, words) for x in e.items))
-    if isinstance(e, Not):
-        return Not(resolve_expr(e.operand, fields, words))
-    if isinstance(e, ListExpr):
-        return ListExpr(tuple(resolve_expr(x, fields, words) for x in e.items))
-    if isinstance(e, Call):
-        return Call(e.func, tuple(resolve_expr(x, fields, words) for x in e.args))
-    raise AssertionError(e)
+
+    def name(n):
+        if n.__class__ is not Name or n.name in fields:
+            return n
+        if words and n.name in words:
+            return Literal(words[n.name])
+        raise unknown_name(n.name, fields, words or ())
+
+    return transform(e, name)
 
 
-def _resolve_test_names(t, fields, words):
-    if isinstance(t, CompareTest):
-        return CompareTest(t.op, resolve_expr(t.value, fields, words))
-    if isinstance(t, RangeTest):
-        return RangeTest(resolve_expr(t.low, fields, words), resolve_expr(t.high, fields, words),
-                         t.low_closed, t.high_closed)
-    if isinstance(t, OrTests):
-        return OrTests(tuple(_resolve_test_names(x, fields, words) for x in t.tests))
-    if isinstance(t, NotTests):
-        return NotTests(tuple(_resolve_test_names(x, fields, words) for x in t.tests))
-    return t
+class _Typer(Visitor):
+    """The type of a resolved expression (None for null); ResolveError on a type error."""
 
+    def __init__(self, fields: Mapping[str, Field]):
+        self.fields = fields
 
-def infer_type(e, fields: Mapping[str, Field]) -> Optional[Type]:
-    """The type of a resolved expression, None for the null literal; ResolveError on a
-    type error (text minus number, …)."""
-    if isinstance(e, Literal):
+    def Literal(self, e):
         return type_of(e.value)
-    if isinstance(e, Name):
-        return fields[e.name].type
-    if isinstance(e, Neg):
-        t = infer_type(e.operand, fields)
+
+    def Name(self, e):
+        return self.fields[e.name].type
+
+    def Neg(self, e):
+        t = self.visit(e.operand)
         if t not in (None, Type.NUMBER, Type.INTEGER):
             raise ResolveError(f"cannot negate a {t.value}")
         return t
-    if isinstance(e, Arith):
-        lt, rt = infer_type(e.left, fields), infer_type(e.right, fields)
+
+    def Arith(self, e):
+        lt, rt = self.visit(e.left), self.visit(e.right)
         if e.op == "+" and lt is Type.TEXT and rt in (Type.TEXT, None):
             return Type.TEXT
         for t in (lt, rt):
@@ -123,45 +97,43 @@ def infer_type(e, fields: Mapping[str, Field]) -> Optional[Type]:
         if e.op in ("+", "-", "*") and lt is Type.INTEGER and rt is Type.INTEGER:
             return Type.INTEGER
         return Type.NUMBER
-    if isinstance(e, (Compare, Between, InTests, And, Or, Not)):
-        if isinstance(e, Compare):
-            lt, rt = infer_type(e.left, fields), infer_type(e.right, fields)
-            if lt and rt and not comparable(lt, rt, e.op):
-                raise ResolveError(f"cannot compare a {lt.value} with a {rt.value} using {e.op}")
-        else:
-            for sub in _children(e):
-                infer_type(sub, fields)
+
+    def Compare(self, e):
+        lt, rt = self.visit(e.left), self.visit(e.right)
+        if lt and rt and not comparable(lt, rt, e.op):
+            raise ResolveError(f"cannot compare a {lt.value} with a {rt.value} using {e.op}")
         return Type.BOOLEAN
-    if isinstance(e, ListExpr):
+
+    def InTests(self, e):
+        self.visit(e.value)
+        return Type.BOOLEAN
+
+    def ListExpr(self, e):
         for x in e.items:
-            infer_type(x, fields)
+            self.visit(x)
         return Type.TEXT_LIST
-    if isinstance(e, Call):
-        types = [infer_type(a, fields) for a in e.args]
-        if e.func in ("list contains", "contains", "starts with", "ends with", "is defined"):
-            return Type.BOOLEAN
-        if e.func in ("count", "string length"):
-            return Type.INTEGER
-        if e.func in ("upper case", "lower case"):
-            return Type.TEXT
-        if e.func == "date":
-            return Type.DATE
-        if e.func in ("min", "max"):
-            return next((t.item for t in types if t), None)
-        return Type.NUMBER
-    raise AssertionError(e)
+
+    def Call(self, e):
+        f = FUNCTIONS[e.func]
+        types = [self.visit(a) for a in e.args]
+        problem = f.problem(types)
+        if problem:
+            raise ResolveError(problem)
+        return f.result_type(types)
+
+    def Between(self, e):
+        """Between, And, Or, Not: a condition over typed parts."""
+        for sub in children(e):
+            self.visit(sub)
+        return Type.BOOLEAN
+
+    And = Or = Not = Between
 
 
-def _children(e):
-    if isinstance(e, Between):
-        return (e.value, e.low, e.high)
-    if isinstance(e, InTests):
-        return (e.value,)
-    if isinstance(e, (And, Or)):
-        return e.items
-    if isinstance(e, Not):
-        return (e.operand,)
-    return ()
+def infer_type(e, fields: Mapping[str, Field]) -> Optional[Type]:
+    """The type of a resolved expression, None for the null literal; ResolveError on a
+    type error (text minus number, …)."""
+    return _Typer(fields).visit(e)
 
 
 def comparable(a: Type, b: Type, op: str = "<") -> bool:
@@ -180,9 +152,19 @@ def resolve_test(test, col_type: Type, allowed, fields: Mapping[str, Field], wha
     words = {}
     if isinstance(allowed, tuple) and col_type.item is Type.TEXT:
         words = {v: v for v in allowed if isinstance(v, str) and re.fullmatch(r"[^\W\d]\w*", v)}
+    return _TestResolver(col_type, allowed, fields, what, words).visit(test)
 
-    def endpoint(e, op):
-        e = resolve_expr(e, fields, words)
+
+class _TestResolver(Visitor):
+    """Names resolved, literals coerced to the column's type, operands type-checked."""
+
+    def __init__(self, col_type, allowed, fields, what, words):
+        self.col_type, self.allowed, self.fields, self.what, self.words = \
+            col_type, allowed, fields, what, words
+
+    def endpoint(self, e, op):
+        col_type, allowed, what = self.col_type, self.allowed, self.what
+        e = resolve_expr(e, self.fields, self.words)
         if isinstance(e, Literal):
             if e.value is None:
                 raise ResolveError("null is tested with the cell null alone, not in a comparison")
@@ -193,90 +175,87 @@ def resolve_test(test, col_type: Type, allowed, fields: Mapping[str, Field], wha
             if col_type is Type.TEXT_LIST and op != "=":
                 raise ResolveError(f"{what} is a text list: test it with texts it must contain, "
                                    'e.g. "few_uses"')
-            if col_type is Type.BOOLEAN and op != "=":
+            if col_type is Type.BOOLEAN and op not in ("=", None):
                 raise ResolveError(f"{what} is boolean: write true or false, not {op}")
             return Literal(v)
-        t = infer_type(e, fields)
-        if t is not None and not comparable(col_type.item, t, op):
+        t = infer_type(e, self.fields)
+        if t is not None and not comparable(col_type.item, t, op or "="):
             raise ResolveError(f"{what} is {col_type.value} but the test's value is "
                                f"{t.value}")
         return e
 
-    def walk(t):
-        if isinstance(t, (AnyTest, NullTest)):
-            return t
-        if isinstance(t, CompareTest):
-            return CompareTest(t.op, endpoint(t.value, t.op))
-        if isinstance(t, RangeTest):
-            if col_type in (Type.BOOLEAN, Type.TEXT_LIST):
-                raise ResolveError(f"{what} is {col_type.value}: an interval cannot test it")
-            lo, hi = endpoint(t.low, "<"), endpoint(t.high, "<")
-            if isinstance(lo, Literal) and isinstance(hi, Literal):
-                if lo.value > hi.value or (lo.value == hi.value and not (t.low_closed and t.high_closed)):
-                    raise ResolveError(
-                        f"the interval is empty (its lower end {show(lo.value)} is not below its "
-                        f"upper end {show(hi.value)}): write it as [low..high]")
-            return RangeTest(lo, hi, t.low_closed, t.high_closed)
-        if isinstance(t, OrTests):
-            return OrTests(tuple(walk(x) for x in t.tests))
-        if isinstance(t, NotTests):
-            return NotTests(tuple(walk(x) for x in t.tests))
-        raise AssertionError(t)
+    def AnyTest(self, t):
+        return t
 
-    return walk(test)
+    def NullTest(self, t):
+        return t
+
+    def CompareTest(self, t):
+        return CompareTest(t.op, self.endpoint(t.value, t.op))
+
+    def RangeTest(self, t):
+        col_type, what = self.col_type, self.what
+        if col_type in (Type.BOOLEAN, Type.TEXT_LIST):
+            raise ResolveError(f"{what} is {col_type.value}: an interval cannot test it")
+        lo, hi = self.endpoint(t.low, "<"), self.endpoint(t.high, "<")
+        if isinstance(lo, Literal) and isinstance(hi, Literal):
+            if lo.value > hi.value or (lo.value == hi.value and not (t.low_closed and t.high_closed)):
+                raise ResolveError(
+                    f"the interval is empty (its lower end {show(lo.value)} is not below its "
+                    f"upper end {show(hi.value)}): write it as [low..high]")
+        return RangeTest(lo, hi, t.low_closed, t.high_closed)
+
+    def OrTests(self, t):
+        return OrTests(tuple(self.visit(x) for x in t.tests))
+
+    def NotTests(self, t):
+        return NotTests(tuple(self.visit(x) for x in t.tests))
+
+    def __default__(self, t):
+        """A test this resolver has no rule for: the tests inside it are resolved as
+        tests, its values as values of the column's type (a literal is coerced to it,
+        any other value must compare with it)."""
+        return map_children(t, lambda n: self.visit(n) if n.__class__ in _TESTS
+                            else self.endpoint(n, None))
+
+
+_TESTS = frozenset(get_args(UnaryTest))
 
 
 def referenced_fields(node) -> set[str]:
     """Every field name a resolved expression or test mentions."""
     out: set[str] = set()
-
-    def walk(n):
-        if isinstance(n, Name):
-            out.add(n.name)
-        elif isinstance(n, (Literal, AnyTest, NullTest)) or n is None:
-            return
-        elif isinstance(n, CompareTest):
-            walk(n.value)
-        elif isinstance(n, RangeTest):
-            walk(n.low), walk(n.high)
-        elif isinstance(n, (OrTests, NotTests)):
-            for x in n.tests:
-                walk(x)
-        elif isinstance(n, Neg):
-            walk(n.operand)
-        elif isinstance(n, (Arith, Compare)):
-            walk(n.left), walk(n.right)
-        elif isinstance(n, Between):
-            walk(n.value), walk(n.low), walk(n.high)
-        elif isinstance(n, InTests):
-            walk(n.value), walk(n.tests)
-        elif isinstance(n, (And, Or, ListExpr)):
-            for x in n.items:
-                walk(x)
-        elif isinstance(n, Not):
-            walk(n.operand)
-        elif isinstance(n, Call):
-            for x in n.args:
-                walk(x)
-
-    walk(node)
+    if node is not None:
+        for n in iter_nodes(node):
+            if n.__class__ is Name:
+                out.add(n.name)
     return out
+
+
+class _Boundaries(Visitor):
+    """The literals a unary test compares its value with."""
+
+    def CompareTest(self, t, out):
+        if isinstance(t.value, Literal):
+            out.add(t.value.value)
+
+    def RangeTest(self, t, out):
+        for e in (t.low, t.high):
+            if isinstance(e, Literal):
+                out.add(e.value)
+
+    def OrTests(self, t, out):
+        for s in t.tests:
+            self.visit(s, out)
+
+    NotTests = OrTests
+
+    def __default__(self, t, out):
+        pass
 
 
 def literal_values(test) -> set:
     """Every literal a unary test compares with: the boundary values written in a cell."""
     out: set = set()
-
-    def walk(t):
-        if isinstance(t, CompareTest) and isinstance(t.value, Literal):
-            out.add(t.value.value)
-        elif isinstance(t, RangeTest):
-            for e in (t.low, t.high):
-                if isinstance(e, Literal):
-                    out.add(e.value)
-        elif isinstance(t, (OrTests, NotTests)):
-            for s in t.tests:
-                walk(s)
-
-    walk(test)
+    _Boundaries().visit(test, out)
     return out

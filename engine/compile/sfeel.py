@@ -22,19 +22,12 @@ import unicodedata
 from decimal import Decimal
 from typing import NamedTuple
 
+from decide.model.functions import FUNCTIONS
+from decide.model.walk import Visitor
 from decide.model.ir import (
     And, AnyTest, Arith, Between, Call, Compare, CompareTest, InTests, ListExpr,
     Literal, Name, Neg, Not, NotTests, NullTest, Or, OrTests, RangeTest,
 )
-
-# Functions a cell may call; names with spaces are FEEL's own.
-FUNCTIONS = {
-    "date": 1, "list contains": 2, "count": 1, "contains": 2, "starts with": 2,
-    "ends with": 2, "string length": 1, "abs": 1, "min": None, "max": None,
-    "sum": None, "floor": 1, "ceiling": 1, "upper case": 1, "lower case": 1,
-    "is defined": 1,
-}
-_FIRST_WORDS = {f.split()[0] for f in FUNCTIONS if " " in f}
 
 _SMART = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "＂": '"', "″": '"'})
 
@@ -384,16 +377,20 @@ class _Parser:
                 e = self.expression()
                 self.expect_op(")", "to close not(")
                 return Not(e)
-            # function names, possibly of two words ("list contains")
-            if word in _FIRST_WORDS and self.peek().kind == "name":
-                two = f"{word} {self.peek().text}"
-                if two in FUNCTIONS and self.peek(2).kind == "op" and self.peek(2).text == "(":
-                    self.take()
-                    self.take()
-                    return self.call(two)
-            if word in FUNCTIONS and self.peek().kind == "op" and self.peek().text == "(":
-                self.take()
-                return self.call(word)
+            # a function of the table in decide.model.functions, followed by "(";
+            # its name may have several words ("list contains")
+            name, k = word, 0
+            while True:
+                after = self.peek(k + 1)
+                if name in FUNCTIONS and after.kind == "op" and after.text == "(":
+                    for _ in range(k + 1):
+                        self.take()
+                    return self.call(name)
+                longer = f"{name} {after.text}"
+                if after.kind != "name" or not any(f == longer or f.startswith(longer + " ")
+                                                   for f in FUNCTIONS):
+                    break
+                name, k = longer, k + 1
             if self.peek().kind == "op" and self.peek().text == "(":
                 raise SFeelError(f'"{word}" is not a function this engine knows; functions: '
                                  + ", ".join(sorted(FUNCTIONS)))
@@ -412,7 +409,7 @@ class _Parser:
                 self.take()
                 args.append(self.expression())
         self.expect_op(")", f"to close {func}(")
-        arity = FUNCTIONS[func]
+        arity = FUNCTIONS[func].arity
         if arity is not None and len(args) != arity:
             raise SFeelError(f"{func}() takes {arity} argument{'s' if arity != 1 else ''}, "
                              f"got {len(args)}")
@@ -479,12 +476,21 @@ def parse_literal(text: str):
     return tuple(values)
 
 
-def _literal_value(e, text):
-    if isinstance(e, Literal):
+class _LiteralValue(Visitor):
+    """A Tests cell's parsed value: literals and lists of them; anything else is an error."""
+
+    def Literal(self, e, text):
         return e.value
-    if isinstance(e, ListExpr):
-        return [_literal_value(x, text) for x in e.items]
-    if isinstance(e, Name):
+
+    def ListExpr(self, e, text):
+        return [self.visit(x, text) for x in e.items]
+
+    def Name(self, e, text):
         return e  # a bare word: the caller decides (an allowed value, or an error)
-    raise SFeelError(f"expected a value (a number, a quoted text, true/false, date(...), null), "
-                     f"not an expression: {text}")
+
+    def __default__(self, e, text):
+        raise SFeelError(f"expected a value (a number, a quoted text, true/false, date(...), null), "
+                         f"not an expression: {text}")
+
+
+_literal_value = _LiteralValue().visit

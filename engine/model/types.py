@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from decimal import Decimal
+from decimal import Context, Decimal
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -265,6 +265,10 @@ class IntegerSpec(_NumericSpec):
         return [value - 1, value, value + 1]
 
 
+_EXACT = Context(prec=200)
+_CENT = Decimal("0.01")
+
+
 class NumberSpec(_NumericSpec):
     type, classes = Type.NUMBER, (int, Decimal)
 
@@ -301,7 +305,11 @@ class NumberSpec(_NumericSpec):
     def neighbours(self, value):
         if not isinstance(value, (int, Decimal)):
             return [value]
-        return [value - 1, value - Decimal("0.01"), value, value + Decimal("0.01"), value + 1]
+        if isinstance(value, int):
+            return [value - 1, _EXACT.subtract(value, _CENT), value, _EXACT.add(value, _CENT), value + 1]
+        exact = _EXACT  # wide enough that a step is never rounded away
+        return [exact.subtract(value, 1), exact.subtract(value, _CENT), value,
+                exact.add(value, _CENT), exact.add(value, 1)]
 
 
 class DateSpec(TypeSpec):

@@ -20,10 +20,12 @@ from typing import Any, Callable
 
 from decide.runtime import reference as ref
 from decide.runtime.facts import apply_derive, as_mapping, field_coercer, unknown_fields
+from decide.model.functions import FUNCTIONS
 from decide.model.ir import (
-    Aggregator, AnyTest, Arith, Book, CompareTest, HitPolicy, Literal, Name, Neg, NotTests, NullTest,
-    OrTests, Plan, RangeTest, Table, Type,
+    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, NullTest, OrTests, Plan, RangeTest,
+    Table, Type,
 )
+from decide.model.walk import Visitor
 from decide.compile.resolve import literal_values, referenced_fields
 from decide.model.types import TYPES
 from decide.model.values import Version
@@ -59,6 +61,9 @@ class _Gen:
         self.in_lambda = False  # inside a per-rule function, other fields come from _e
         self.kbuf = None  # constants of the rule being compiled into a shared shape
         self.checks: dict[int, str] = {}  # output column → its compiled conformance check
+        self.expr_gen = _ExprCode(self)
+        self.true_code = _TrueCode(self)
+        self.false_code = _FalseCode(self)
 
     def const(self, value) -> str:
         if self.kbuf is not None:  # inside a shared rule shape: constants are data
@@ -77,6 +82,13 @@ class _Gen:
         self.ns[name] = value
         return name
 
+    def function(self, name: str) -> str:
+        """The local name of a function of the table, bound once per decision."""
+        key = "F_" + "_".join(name.split())
+        if key not in self.ns:
+            self.ns[key] = FUNCTIONS[name]
+        return key
+
     def emit(self, line: str, depth: int = 1):
         self.lines.append("    " * depth + line)
 
@@ -93,69 +105,19 @@ class _Gen:
 
     # -- tests
     def is_literal_test(self, t) -> bool:
-        if isinstance(t, (AnyTest, NullTest)):
-            return True
-        if isinstance(t, CompareTest):
-            return isinstance(t.value, Literal)
-        if isinstance(t, RangeTest):
-            return isinstance(t.low, Literal) and isinstance(t.high, Literal)
-        if isinstance(t, (OrTests, NotTests)):
-            return all(self.is_literal_test(s) for s in t.tests)
-        return False
+        return _LITERAL.visit(t)
 
     def true_expr(self, t, x: str, type_: Type) -> str:
         """A Python expression that is true exactly when the reference says True."""
-        if isinstance(t, AnyTest):
-            return "True"
-        if isinstance(t, NullTest):
-            return f"{x} is None"
-        if not self.is_literal_test(t):
-            return f"(_U({self.bind(t, 'T')}, {x}, {self.env(t)}) is True)"
-        if isinstance(t, CompareTest):
-            v = t.value.value
-            k = self.const(v)
-            if t.op == "=":
-                if type_ is Type.TEXT_LIST:
-                    if isinstance(v, tuple):
-                        return f"({x} is not None and tuple({x}) == {k})"
-                    return f"({x} is not None and {k} in {x})"
-                if isinstance(v, bool):
-                    return f"{x} is {k}"
-                return f"{x} == {k}"
-            return f"({x} is not None and {x} {t.op} {k})"
-        if isinstance(t, RangeTest):
-            lo, hi = self.const(t.low.value), self.const(t.high.value)
-            return (f"({x} is not None and {lo} {'<=' if t.low_closed else '<'} {x} "
-                    f"{'<=' if t.high_closed else '<'} {hi})")
-        if isinstance(t, OrTests):
-            return "(" + " or ".join(self.true_expr(s, x, type_) for s in t.tests) + ")"
-        if isinstance(t, NotTests):
-            return "(" + " and ".join(self.false_expr(s, x, type_) for s in t.tests) + ")"
-        raise AssertionError(t)
+        return self.true_code.visit(t, x, type_)
 
     def false_expr(self, t, x: str, type_: Type) -> str:
-        """True exactly when the reference says False (not null) for a literal test."""
-        if isinstance(t, AnyTest):
-            return "False"
-        if isinstance(t, NullTest):
-            return f"{x} is not None"
-        if isinstance(t, CompareTest):
-            v = t.value.value
-            k = self.const(v)
-            if t.op == "=":
-                if type_ is Type.TEXT_LIST:
-                    if isinstance(v, tuple):
-                        return f"({x} is None or tuple({x}) != {k})"
-                    return f"({x} is None or {k} not in {x})"
-                if isinstance(v, bool):
-                    return f"{x} is not {k}"
-                return f"({x} is None or {x} != {k})"
-            return f"({x} is not None and not ({x} {t.op} {k}))"
-        if isinstance(t, RangeTest):
-            lo, hi = self.const(t.low.value), self.const(t.high.value)
-            return (f"({x} is not None and not ({lo} {'<=' if t.low_closed else '<'} {x} "
-                    f"{'<=' if t.high_closed else '<'} {hi}))")
-        raise AssertionError(t)
+        """True exactly when the reference says False (not null)."""
+        return self.false_code.visit(t, x, type_)
+
+    def reference_test(self, t, x: str) -> str:
+        """The reference's verdict on test ``t`` (bound as a constant) for value ``x``."""
+        return f"_U({self.bind(t, 'T')}, {x}, {self.env(t)})"
 
     def condition(self, t: Table, rule, cols: list[str], skip: int | None = None) -> str:
         """The rule's cells as one Python condition (column ``skip`` left out)."""
@@ -185,18 +147,8 @@ class _Gen:
         return self.checks[id(col)]
 
     def expr_code(self, e) -> str:
-        """A Python expression computing ``e`` as the reference does: field names are
-        locals, arithmetic goes through FEEL's number rules; anything rarer is
-        evaluated by the reference over the fields it names."""
-        if isinstance(e, Literal):
-            return self.const(e.value)
-        if isinstance(e, Name):
-            return self.var(e.name)
-        if isinstance(e, Arith):
-            return f"_AR({e.op!r}, {self.expr_code(e.left)}, {self.expr_code(e.right)})"
-        if isinstance(e, Neg):
-            return f"_NEG({self.expr_code(e.operand)})"
-        return f"_EVAL({self.bind(e, 'E')}, {self.env(e)})"
+        """A Python expression computing ``e`` as the reference does (see ``_ExprCode``)."""
+        return self.expr_gen.visit(e)
 
     # -- a whole table
     def table(self, t: Table, k: int):
@@ -458,6 +410,148 @@ POLICY_CODE = {
     HitPolicy.PRIORITY: _Gen._priority, HitPolicy.COLLECT: _Gen._collect,
     HitPolicy.RULE_ORDER: _Gen._collect, HitPolicy.OUTPUT_ORDER: _Gen._collect,
 }
+# --------------------------------------------------------------------------- expressions and tests
+class _ExprCode(Visitor):
+    """Python source computing an expression as the reference does: field names are
+    locals, arithmetic goes through FEEL's number rules, a function call calls the
+    table's implementation; anything rarer is evaluated by the reference over the
+    fields it names."""
+
+    def __init__(self, gen: _Gen):
+        self.gen = gen
+
+    def Literal(self, e):
+        return self.gen.const(e.value)
+
+    def Name(self, e):
+        return self.gen.var(e.name)
+
+    def Arith(self, e):
+        return f"_AR({e.op!r}, {self.visit(e.left)}, {self.visit(e.right)})"
+
+    def Neg(self, e):
+        return f"_NEG({self.visit(e.operand)})"
+
+    def Call(self, e):
+        return f"{self.gen.function(e.func)}({', '.join(self.visit(a) for a in e.args)})"
+
+    def __default__(self, e):
+        return f"_EVAL({self.gen.bind(e, 'E')}, {self.gen.env(e)})"
+
+
+class _Literal(Visitor):
+    """Is a test written with literals only (so it compiles to inline comparisons)?"""
+
+    def AnyTest(self, t):
+        return True
+
+    NullTest = AnyTest
+
+    def CompareTest(self, t):
+        return isinstance(t.value, Literal)
+
+    def RangeTest(self, t):
+        return isinstance(t.low, Literal) and isinstance(t.high, Literal)
+
+    def OrTests(self, t):
+        return all(self.visit(s) for s in t.tests)
+
+    NotTests = OrTests
+
+    def __default__(self, t):
+        return False
+
+
+_LITERAL = _Literal()
+
+
+class _TrueCode(Visitor):
+    """A Python condition on ``x`` that holds exactly when the reference says True.
+    A test with a field or an expression in it, or of a kind this compiler has no
+    rule for, asks the reference."""
+
+    def __init__(self, gen: _Gen):
+        self.gen = gen
+
+    def AnyTest(self, t, x, type_):
+        return "True"
+
+    def NullTest(self, t, x, type_):
+        return f"{x} is None"
+
+    def CompareTest(self, t, x, type_):
+        if not isinstance(t.value, Literal):
+            return self.__default__(t, x, type_)
+        v = t.value.value
+        k = self.gen.const(v)
+        if t.op == "=":
+            if type_ is Type.TEXT_LIST:
+                if isinstance(v, tuple):
+                    return f"({x} is not None and tuple({x}) == {k})"
+                return f"({x} is not None and {k} in {x})"
+            if isinstance(v, bool):
+                return f"{x} is {k}"
+            return f"{x} == {k}"
+        return f"({x} is not None and {x} {t.op} {k})"
+
+    def RangeTest(self, t, x, type_):
+        if not _LITERAL.visit(t):
+            return self.__default__(t, x, type_)
+        lo, hi = self.gen.const(t.low.value), self.gen.const(t.high.value)
+        return (f"({x} is not None and {lo} {'<=' if t.low_closed else '<'} {x} "
+                f"{'<=' if t.high_closed else '<'} {hi})")
+
+    def OrTests(self, t, x, type_):
+        if not _LITERAL.visit(t):
+            return self.__default__(t, x, type_)
+        return "(" + " or ".join(self.visit(s, x, type_) for s in t.tests) + ")"
+
+    def NotTests(self, t, x, type_):
+        if not _LITERAL.visit(t):
+            return self.__default__(t, x, type_)
+        return "(" + " and ".join(self.gen.false_expr(s, x, type_) for s in t.tests) + ")"
+
+    def __default__(self, t, x, type_):
+        return f"({self.gen.reference_test(t, x)} is True)"
+
+
+class _FalseCode(Visitor):
+    """A Python condition on ``x`` that holds exactly when the reference says False
+    (not null); the literal tests inside ``not(...)``."""
+
+    def __init__(self, gen: _Gen):
+        self.gen = gen
+
+    def AnyTest(self, t, x, type_):
+        return "False"
+
+    def NullTest(self, t, x, type_):
+        return f"{x} is not None"
+
+    def CompareTest(self, t, x, type_):
+        if not isinstance(t.value, Literal):
+            return self.__default__(t, x, type_)
+        v = t.value.value
+        k = self.gen.const(v)
+        if t.op == "=":
+            if type_ is Type.TEXT_LIST:
+                if isinstance(v, tuple):
+                    return f"({x} is None or tuple({x}) != {k})"
+                return f"({x} is None or {k} not in {x})"
+            if isinstance(v, bool):
+                return f"{x} is not {k}"
+            return f"({x} is None or {x} != {k})"
+        return f"({x} is not None and not ({x} {t.op} {k}))"
+
+    def RangeTest(self, t, x, type_):
+        if not _LITERAL.visit(t):
+            return self.__default__(t, x, type_)
+        lo, hi = self.gen.const(t.low.value), self.gen.const(t.high.value)
+        return (f"({x} is not None and not ({lo} {'<=' if t.low_closed else '<'} {x} "
+                f"{'<=' if t.high_closed else '<'} {hi}))")
+
+    def __default__(self, t, x, type_):
+        return f"({self.gen.reference_test(t, x)} is False)"
 
 
 # --------------------------------------------------------------------------- indexes
@@ -491,23 +585,34 @@ def _eq_index(t: Table, j: int):
     return cost, ("eq", j, (table, tuple(wild)))
 
 
-def _slots_of(test, pos: dict, n: int):
-    """The elementary slots (2k+1 = point k, 2k = the gap below it) a literal test may match."""
-    if isinstance(test, AnyTest):
-        return None
-    if isinstance(test, CompareTest) and isinstance(test.value, Literal):
+class _Slots(Visitor):
+    """The elementary slots (2k+1 = point k, 2k = the gap below it) a literal test may
+    match, among the ``n`` sorted points at ``pos``; None: any slot (not indexable)."""
+
+    def CompareTest(self, test, pos: dict, n: int):
+        if not isinstance(test.value, Literal):
+            return None
         k = pos[test.value.value]
         return {"=": range(2 * k + 1, 2 * k + 2), "<": range(0, 2 * k + 1), "<=": range(0, 2 * k + 2),
                 ">": range(2 * k + 2, 2 * n + 1), ">=": range(2 * k + 1, 2 * n + 1)}[test.op]
-    if isinstance(test, RangeTest) and isinstance(test.low, Literal) and isinstance(test.high, Literal):
+
+    def RangeTest(self, test, pos: dict, n: int):
+        if not (isinstance(test.low, Literal) and isinstance(test.high, Literal)):
+            return None
         a, b = pos[test.low.value], pos[test.high.value]
         return range(2 * a + 1 if test.low_closed else 2 * a + 2, (2 * b + 2) if test.high_closed else 2 * b + 1)
-    if isinstance(test, OrTests):
-        parts = [_slots_of(s, pos, n) for s in test.tests]
+
+    def OrTests(self, test, pos: dict, n: int):
+        parts = [self.visit(s, pos, n) for s in test.tests]
         if any(p is None for p in parts):
             return None
         return sorted(set().union(*map(set, parts)))
-    return None
+
+    def __default__(self, test, pos: dict, n: int):
+        return None
+
+
+_slots_of = _Slots().visit
 
 
 def _range_index(t: Table, j: int):

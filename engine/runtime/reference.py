@@ -9,6 +9,7 @@ plan in dependency order, and returns ``(outputs, fired)``: outputs maps the pla
 output fields to values (multi-hit columns as lists), fired lists
 ``(table name, rule index)`` in evaluation order.
 
+Functions come from the table in ``decide.model.functions`` (with FEEL's nulls).
 Null follows FEEL: an equality test on null is false (so ``not("JP")`` matches
 null); an ordering or interval test on null is null, which does not match, and
 ``not(...)`` of null is null.  ``-`` and ``null`` match null.
@@ -20,10 +21,9 @@ from typing import Any, Mapping
 
 from decide.model.values import conforms, in_allowed
 from decide.model.hitpolicy import priority_key, violation  # noqa: F401 (the runtimes use them from here)
-from decide.model.ir import (
-    And, AnyTest, Arith, Between, Book, Call, Compare, CompareTest, InTests, ListExpr, Literal, Name,
-    Neg, Not, NotTests, NullTest, Or, OrTests, RangeTest, Table, Type,
-)
+from decide.model.functions import FUNCTIONS
+from decide.model.ir import Book, Table, Type
+from decide.model.walk import Visitor
 
 
 # --------------------------------------------------------------------------- expressions
@@ -122,81 +122,68 @@ def not3(v):
     return None if v is None else (not v)
 
 
-def eval_expr(e, env: Mapping[str, Any]):
-    if isinstance(e, Literal):
+class _Evaluator(Visitor):
+    """An expression's value over ``env`` (field → typed value)."""
+
+    def Literal(self, e, env):
         return e.value
-    if isinstance(e, Name):
+
+    def Name(self, e, env):
         return env.get(e.name)
-    if isinstance(e, Neg):
-        v = _num(eval_expr(e.operand, env))
+
+    def Neg(self, e, env):
+        v = _num(self.visit(e.operand, env))
         return None if v is None else -v
-    if isinstance(e, Arith):
-        return arith(e.op, eval_expr(e.left, env), eval_expr(e.right, env))
-    if isinstance(e, Compare):
-        return compare(e.op, eval_expr(e.left, env), eval_expr(e.right, env))
-    if isinstance(e, Between):
-        v = eval_expr(e.value, env)
-        return and3([compare(">=", v, eval_expr(e.low, env)), compare("<=", v, eval_expr(e.high, env))])
-    if isinstance(e, InTests):
-        return unary(e.tests, eval_expr(e.value, env), env)
-    if isinstance(e, And):
-        return and3(eval_expr(x, env) for x in e.items)
-    if isinstance(e, Or):
-        return or3(eval_expr(x, env) for x in e.items)
-    if isinstance(e, Not):
-        v = eval_expr(e.operand, env)
+
+    def Arith(self, e, env):
+        return arith(e.op, self.visit(e.left, env), self.visit(e.right, env))
+
+    def Compare(self, e, env):
+        return compare(e.op, self.visit(e.left, env), self.visit(e.right, env))
+
+    def Between(self, e, env):
+        v = self.visit(e.value, env)
+        return and3([compare(">=", v, self.visit(e.low, env)), compare("<=", v, self.visit(e.high, env))])
+
+    def InTests(self, e, env):
+        return unary(e.tests, self.visit(e.value, env), env)
+
+    def And(self, e, env):
+        return and3(self.visit(x, env) for x in e.items)
+
+    def Or(self, e, env):
+        return or3(self.visit(x, env) for x in e.items)
+
+    def Not(self, e, env):
+        v = self.visit(e.operand, env)
         return None if not isinstance(v, bool) else not v
-    if isinstance(e, ListExpr):
-        return tuple(eval_expr(x, env) for x in e.items)
-    if isinstance(e, Call):
-        return call(e.func, [eval_expr(a, env) for a in e.args])
-    raise AssertionError(e)
+
+    def ListExpr(self, e, env):
+        return tuple(self.visit(x, env) for x in e.items)
+
+    def Call(self, e, env):
+        return FUNCTIONS[e.func](*[self.visit(a, env) for a in e.args])
+
+
+eval_expr = _Evaluator().visit  # eval_expr(e, env)
 
 
 def call(func: str, args: list):
-    if func == "is defined":
-        return args[0] is not None
-    if any(a is None for a in args) and func not in ("min", "max", "sum"):
-        return None
-    if func == "list contains":
-        return args[1] in args[0]
-    if func == "count":
-        return len(args[0])
-    if func == "contains":
-        return args[1] in args[0]
-    if func == "starts with":
-        return args[0].startswith(args[1])
-    if func == "ends with":
-        return args[0].endswith(args[1])
-    if func == "string length":
-        return len(args[0])
-    if func == "upper case":
-        return args[0].upper()
-    if func == "lower case":
-        return args[0].lower()
-    if func == "abs":
-        return abs(args[0])
-    if func in ("floor", "ceiling"):
-        d = Decimal(args[0])
-        return int(d.to_integral_value(rounding="ROUND_FLOOR" if func == "floor" else "ROUND_CEILING"))
-    if func in ("min", "max", "sum"):
-        items = list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-        if any(x is None for x in items) or not items:
-            return None if func != "sum" or any(x is None for x in items) else 0
-        return {"min": min, "max": max, "sum": sum}[func](items)
-    if func == "date":
-        return None
-    raise AssertionError(func)
+    """A function of the table (``decide.model.functions``) applied, FEEL nulls included."""
+    return FUNCTIONS[func](*args)
 
 
 # --------------------------------------------------------------------------- unary tests
-def unary(t, x, env) -> bool | None:
-    """Does input value ``x`` satisfy test ``t``?  True, False, or None (null)."""
-    if isinstance(t, AnyTest):
+class _Tester(Visitor):
+    """Does input value ``x`` satisfy a test?  True, False, or None (null)."""
+
+    def AnyTest(self, t, x, env):
         return True
-    if isinstance(t, NullTest):
+
+    def NullTest(self, t, x, env):
         return x is None
-    if isinstance(t, CompareTest):
+
+    def CompareTest(self, t, x, env):
         v = eval_expr(t.value, env)
         if t.op == "=":
             if x is None or v is None:
@@ -205,15 +192,20 @@ def unary(t, x, env) -> bool | None:
                 return v in x  # a text-list input: the test names an element it must contain
             return x == v
         return compare(t.op, x, v)
-    if isinstance(t, RangeTest):
+
+    def RangeTest(self, t, x, env):
         lo, hi = eval_expr(t.low, env), eval_expr(t.high, env)
         return and3([compare(">=" if t.low_closed else ">", x, lo),
                      compare("<=" if t.high_closed else "<", x, hi)])
-    if isinstance(t, OrTests):
-        return or3(unary(s, x, env) for s in t.tests)
-    if isinstance(t, NotTests):
-        return not3(or3(unary(s, x, env) for s in t.tests))
-    raise AssertionError(t)
+
+    def OrTests(self, t, x, env):
+        return or3(self.visit(s, x, env) for s in t.tests)
+
+    def NotTests(self, t, x, env):
+        return not3(or3(self.visit(s, x, env) for s in t.tests))
+
+
+unary = _Tester().visit  # unary(t, x, env) -> bool | None
 
 
 # --------------------------------------------------------------------------- tables

@@ -19,6 +19,11 @@ constants of the cells (``engine.reference`` semantics, Python comparisons):
 - null is an absent key (durable's ``$nex``); a JSON null is never sent (``$ex``
   matches it).
 
+A cell operator this compiler has no rule for (any new kind of unary test) is
+computed in Python like an input expression: its term is the reference's verdict
+``x in (test)`` on the column's value (False < True, null absent), so it runs here
+with no change to this module.
+
 Each cell compiles to two conditions, *true* and *false*, so that FEEL's three-valued
 ``not(...)`` and ``or`` are exact: ``not(t)`` is true when every ``t`` is false.
 Literal-only cells reduce to one set of integer intervals per key, emitted as
@@ -57,10 +62,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from decide.model.errors import Diagnostic, WorkbookError
-from decide.model.ir import (
-    Aggregator, AnyTest, Book, CompareTest, Literal, Name, NotTests, NullTest, OrTests,
-    RangeTest, Table, Type,
-)
+from decide.model.ir import Aggregator, Book, InTests, Literal, Name, Table, Type
+from decide.model.walk import Visitor
 
 # Margins below durable's hard limits.
 MAX_CHILDREN = 480  # alpha children of one node (512 hangs)
@@ -283,20 +286,7 @@ class _TableCompiler:
 
     def scan(self, test, i):
         """First pass: collect literals per term and field-reference links."""
-        if isinstance(test, (AnyTest, NullTest)):
-            return
-        if isinstance(test, CompareTest):
-            self.scan_operand(test.value, i)
-            return
-        if isinstance(test, RangeTest):
-            self.scan_operand(test.low, i)
-            self.scan_operand(test.high, i)
-            return
-        if isinstance(test, (OrTests, NotTests)):
-            for s in test.tests:
-                self.scan(s, i)
-            return
-        raise Unsupported(f"unknown test {test!r}")
+        _Scan(self).visit(test, i)
 
     def scan_operand(self, e, i):
         if _literal(e):
@@ -316,28 +306,13 @@ class _TableCompiler:
 
     # ---- cells → (true, false) conditions
     def tf(self, test, i):
-        term = self.terms[i]
-        k = term.key
-        if isinstance(test, AnyTest):
-            return TRUE, FALSE
-        if isinstance(test, NullTest):
-            if term.mix_key:
-                kx = term.mix_key
-                return _and([("nex", k), ("nex", kx)]), _or([("ex", k), ("ex", kx)])
-            return ("nex", k), ("ex", k)
-        if isinstance(test, OrTests):
-            parts = [self.tf(s, i) for s in test.tests]
-            return _or([p[0] for p in parts]), _and([p[1] for p in parts])
-        if isinstance(test, NotTests):
-            parts = [self.tf(s, i) for s in test.tests]
-            return _and([p[1] for p in parts]), _or([p[0] for p in parts])
-        if isinstance(test, CompareTest):
-            return self.compare(test.op, test.value, i)
-        if isinstance(test, RangeTest):
-            lo = self.compare(">=" if test.low_closed else ">", test.low, i)
-            hi = self.compare("<=" if test.high_closed else "<", test.high, i)
-            return _and([lo[0], hi[0]]), _or([lo[1], hi[1]])
-        raise Unsupported(f"unknown test {test!r}")
+        return _Conditions(self).visit(test, i)
+
+    def computed(self, test, i) -> int:
+        """The term of a test this compiler has no rule for: its verdict on the column's
+        value (False < True; null is an absent key), computed in Python by the reference
+        (``x in (test)``) when the fact is built, as for an input expression."""
+        return self.term(InTests(self.terms[i].expr, test))
 
     def compare(self, op, operand, i):
         term = self.terms[i]
@@ -417,6 +392,75 @@ class _TableCompiler:
         if len({fnv1a(n) for n in names}) != len(names):  # durable knows properties by hash only
             raise Unsupported("two of its generated property names collide in durable_rules' hash")
         return TableCode(t, self.terms, group_list, conds, keys)
+
+
+class _Scan(Visitor):
+    """First pass over a cell: the literals of each term, the terms compared together."""
+
+    def __init__(self, tc: _TableCompiler):
+        self.tc = tc
+
+    def AnyTest(self, test, i):
+        pass
+
+    NullTest = AnyTest
+
+    def CompareTest(self, test, i):
+        self.tc.scan_operand(test.value, i)
+
+    def RangeTest(self, test, i):
+        self.tc.scan_operand(test.low, i)
+        self.tc.scan_operand(test.high, i)
+
+    def OrTests(self, test, i):
+        for s in test.tests:
+            self.visit(s, i)
+
+    NotTests = OrTests
+
+    def __default__(self, test, i):
+        self.tc.consts[self.tc.computed(test, i)] |= {False, True}
+
+
+class _Conditions(Visitor):
+    """A cell → its (true, false) conditions on the table's keys."""
+
+    def __init__(self, tc: _TableCompiler):
+        self.tc = tc
+
+    def AnyTest(self, test, i):
+        return TRUE, FALSE
+
+    def NullTest(self, test, i):
+        term = self.tc.terms[i]
+        k = term.key
+        if term.mix_key:
+            kx = term.mix_key
+            return _and([("nex", k), ("nex", kx)]), _or([("ex", k), ("ex", kx)])
+        return ("nex", k), ("ex", k)
+
+    def OrTests(self, test, i):
+        parts = [self.visit(s, i) for s in test.tests]
+        return _or([p[0] for p in parts]), _and([p[1] for p in parts])
+
+    def NotTests(self, test, i):
+        parts = [self.visit(s, i) for s in test.tests]
+        return _and([p[1] for p in parts]), _or([p[0] for p in parts])
+
+    def CompareTest(self, test, i):
+        return self.tc.compare(test.op, test.value, i)
+
+    def RangeTest(self, test, i):
+        lo = self.tc.compare(">=" if test.low_closed else ">", test.low, i)
+        hi = self.tc.compare("<=" if test.high_closed else "<", test.high, i)
+        return _and([lo[0], hi[0]]), _or([lo[1], hi[1]])
+
+    def __default__(self, test, i):
+        tc = self.tc
+        j = tc.computed(test, i)
+        term, g = tc.terms[j], tc.groups[tc.find(j)]
+        yes, no = g.const_code(True), g.const_code(False)
+        return ("in", term.key, ((yes, yes + 1),)), ("in", term.key, ((no, no + 1),))
 
 
 def compile_table(t: Table, counted=frozenset()) -> TableCode:

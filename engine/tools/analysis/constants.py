@@ -1,82 +1,122 @@
 """Constants in tests: the value of an expression without fields, which tests are
-constant, the boundary values a test writes, and a test's three-valued result on a value."""
+constant, the boundary values a test writes, and a test's three-valued result on a value.
+
+A test or expression of a kind these passes have no rule for (a new cell operator, a
+function call) is not constant: the analysis treats it as opaque ("?"), never exact."""
 from __future__ import annotations
 
 from typing import Any, Optional
 
 from decide.runtime import reference as _ref
-from decide.model.ir import AnyTest, Arith, CompareTest, Literal, Name, Neg, NotTests, NullTest, OrTests, RangeTest
+from decide.model.walk import Visitor
 
 
 _UNKNOWN = object()  # "this expression is not a constant"
 
 
-def const_value(e) -> Any:
+class _Const(Visitor):
     """The value of an expression without fields, or _UNKNOWN."""
-    if isinstance(e, Literal):
+
+    def Literal(self, e):
         return e.value
-    if isinstance(e, Name):
-        return _UNKNOWN
-    if isinstance(e, Neg):
-        v = const_value(e.operand)
+
+    def Neg(self, e):
+        v = self.visit(e.operand)
         if v is _UNKNOWN:
             return _UNKNOWN
         return None if v is None else -v
-    if isinstance(e, Arith):
-        a, b = const_value(e.left), const_value(e.right)
+
+    def Arith(self, e):
+        a, b = self.visit(e.left), self.visit(e.right)
         if a is _UNKNOWN or b is _UNKNOWN:
             return _UNKNOWN
         return _ref.arith(e.op, a, b)
-    return _UNKNOWN
+
+    def __default__(self, e):
+        return _UNKNOWN
 
 
-def test_is_const(t) -> bool:
-    if isinstance(t, (AnyTest, NullTest)):
+const_value = _Const().visit
+
+
+class _IsConst(Visitor):
+    """Does a test give the same answer whatever the other fields hold?"""
+
+    def AnyTest(self, t):
         return True
-    if isinstance(t, CompareTest):
+
+    NullTest = AnyTest
+
+    def CompareTest(self, t):
         return const_value(t.value) is not _UNKNOWN
-    if isinstance(t, RangeTest):
+
+    def RangeTest(self, t):
         return const_value(t.low) is not _UNKNOWN and const_value(t.high) is not _UNKNOWN
-    if isinstance(t, (OrTests, NotTests)):
-        return all(test_is_const(x) for x in t.tests)
-    return False
+
+    def OrTests(self, t):
+        return all(self.visit(x) for x in t.tests)
+
+    NotTests = OrTests
+
+    def __default__(self, t):
+        return False
 
 
-def test_consts(t, out: list, ordered: list):
+test_is_const = _IsConst().visit
+
+
+class _Consts(Visitor):
     """Collect the constant values of a test; ``ordered`` is set when an order test exists."""
-    if isinstance(t, CompareTest):
+
+    def CompareTest(self, t, out: list, ordered: list):
         v = const_value(t.value)
         if v is not _UNKNOWN and v is not None:
             out.append(v)
             if t.op != "=":
                 ordered.append(True)
-    elif isinstance(t, RangeTest):
+
+    def RangeTest(self, t, out: list, ordered: list):
         ordered.append(True)
         for e in (t.low, t.high):
             v = const_value(e)
             if v is not _UNKNOWN and v is not None:
                 out.append(v)
-    elif isinstance(t, (OrTests, NotTests)):
+
+    def OrTests(self, t, out: list, ordered: list):
         for x in t.tests:
-            test_consts(x, out, ordered)
+            self.visit(x, out, ordered)
+
+    NotTests = OrTests
+
+    def __default__(self, t, out: list, ordered: list):
+        pass
 
 
-def status(t, v) -> Optional[bool] | str:
+test_consts = _Consts().visit
+
+
+class _Status(Visitor):
     """Three-valued result of a test on value ``v`` (FEEL), or "?" when it depends on
     another field.  Delegates to the reference interpreter for the semantics."""
-    if isinstance(t, (OrTests, NotTests)):
-        parts = [status(x, v) for x in t.tests]
+
+    def OrTests(self, t, v) -> Optional[bool] | str:
+        parts = [self.visit(x, v) for x in t.tests]
         if any(p is True for p in parts):
-            r = True
-        elif any(p == "?" for p in parts):
-            r = "?"
-        elif any(p is None for p in parts):
-            r = None
-        else:
-            r = False
-        if isinstance(t, NotTests):
-            return r if r in ("?", None) else (not r)
-        return r
-    if not test_is_const(t):
-        return "?"
-    return _ref.unary(t, v, {})
+            return True
+        if any(p == "?" for p in parts):
+            return "?"
+        if any(p is None for p in parts):
+            return None
+        return False
+
+    def NotTests(self, t, v) -> Optional[bool] | str:
+        r = self.OrTests(t, v)
+        return r if r in ("?", None) else (not r)
+
+    def __default__(self, t, v) -> Any:
+        if not test_is_const(t):
+            return "?"
+        return _ref.unary(t, v, {})
+
+
+status = _Status().visit

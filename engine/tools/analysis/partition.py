@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from decide.compile.resolve import referenced_fields
 from decide.model.ir import (
-    AnyTest, Book, CompareTest, InputColumn, NotTests, NullTest, OrTests, RangeTest, Table, Type,
+    AnyTest, Book, InputColumn, NullTest, RangeTest, Table, Type,
 )
 from decide.model.values import in_allowed, show
+from decide.model.walk import Visitor
 from decide.tools.analysis.constants import _UNKNOWN, const_value, status, test_consts, test_is_const
 from decide.tools.analysis.solve import _derivable, _field_reference, _solve
 from decide.tools.analysis.values import _EMPTY, _between_text, _fits, _is_num, _norm, between
@@ -77,8 +79,11 @@ class Variable:
             if c.rep is not _EMPTY:
                 self.dom |= 1 << i
         self.full = self.dom | self.null_bit
-        if any(not test_is_const(t) for t in tests):
+        varying = [t for t in tests if not test_is_const(t)]
+        if any(referenced_fields(t) for t in varying):
             self.notes.append("its tests compare with other fields")
+        if any(not referenced_fields(t) for t in varying):
+            self.notes.append("some of its tests are of a kind the analysis does not model")
 
     @property
     def gap_dom(self) -> int:
@@ -211,50 +216,7 @@ class Variable:
         return ((1 << (i + 1)) - 1) & self.dom
 
     def _omask(self, test):
-        dom = self.dom
-        if isinstance(test, AnyTest):
-            return dom, 0, 0
-        if isinstance(test, NullTest):
-            return 0, 0, 0
-        if isinstance(test, (OrTests, NotTests)):
-            t = u = n = 0
-            for x in test.tests:
-                a, b, c = self._omask(x)
-                t |= a
-                u |= b
-                n |= c
-            u &= ~t
-            n &= ~(t | u)
-            if isinstance(test, NotTests):
-                return dom & ~(t | u | n), u, n
-            return t, u, n
-        if not test_is_const(test):
-            return 0, dom, 0
-        if isinstance(test, CompareTest):
-            v = const_value(test.value)
-            i = self._index(v)
-            if i is None:
-                return self._scan(test)
-            if test.op == "=":
-                return (1 << i) & dom, 0, 0
-            if test.op == "<":
-                return self._below(i), 0, 0
-            if test.op == "<=":
-                return self._upto(i), 0, 0
-            if test.op == ">":
-                return dom & ~self._upto(i), 0, 0
-            if test.op == ">=":
-                return dom & ~self._below(i), 0, 0
-            return self._scan(test)
-        if isinstance(test, RangeTest):
-            lo, hi = const_value(test.low), const_value(test.high)
-            i, j = self._index(lo), self._index(hi)
-            if i is None or j is None:
-                return self._scan(test)
-            m = (self._upto(j) if test.high_closed else self._below(j))
-            m &= ~(self._below(i) if test.low_closed else self._upto(i))
-            return m & dom, 0, 0
-        return self._scan(test)
+        return _OrderedMasks(self).visit(test)
 
     def _index(self, v):
         if v is None or v is _UNKNOWN:
@@ -330,6 +292,72 @@ class Variable:
         if mask & self.null_bit:
             return len(self.cells) - 1
         raise ValueError("empty mask")
+
+
+class _OrderedMasks(Visitor):
+    """(true, unknown, null) cell masks of a test on an ordered variable: interval
+    arithmetic on the cells for literal tests, a cell-by-cell scan through the
+    reference for any other constant test, everything unknown for the rest."""
+
+    def __init__(self, var: Variable):
+        self.var = var
+
+    def AnyTest(self, test):
+        return self.var.dom, 0, 0
+
+    def NullTest(self, test):
+        return 0, 0, 0
+
+    def OrTests(self, test):
+        t = u = n = 0
+        for x in test.tests:
+            a, b, c = self.visit(x)
+            t |= a
+            u |= b
+            n |= c
+        u &= ~t
+        n &= ~(t | u)
+        return t, u, n
+
+    def NotTests(self, test):
+        t, u, n = self.OrTests(test)
+        return self.var.dom & ~(t | u | n), u, n
+
+    def CompareTest(self, test):
+        var = self.var
+        if not test_is_const(test):
+            return 0, var.dom, 0
+        i = var._index(const_value(test.value))
+        if i is None:
+            return var._scan(test)
+        dom = var.dom
+        if test.op == "=":
+            return (1 << i) & dom, 0, 0
+        if test.op == "<":
+            return var._below(i), 0, 0
+        if test.op == "<=":
+            return var._upto(i), 0, 0
+        if test.op == ">":
+            return dom & ~var._upto(i), 0, 0
+        if test.op == ">=":
+            return dom & ~var._below(i), 0, 0
+        return var._scan(test)
+
+    def RangeTest(self, test):
+        var = self.var
+        if not test_is_const(test):
+            return 0, var.dom, 0
+        i, j = var._index(const_value(test.low)), var._index(const_value(test.high))
+        if i is None or j is None:
+            return var._scan(test)
+        m = (var._upto(j) if test.high_closed else var._below(j))
+        m &= ~(var._below(i) if test.low_closed else var._upto(i))
+        return m & var.dom, 0, 0
+
+    def __default__(self, test):
+        if not test_is_const(test):
+            return 0, self.var.dom, 0
+        return self.var._scan(test)
 
 
 def _allowed(book: Optional[Book], col: InputColumn):

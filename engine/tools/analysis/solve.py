@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Optional
 
 from decide.model.ir import (
-    AnyTest, Arith, Book, CompareTest, InputColumn, Literal, Name, Neg, RangeTest, Table, Type,
+    AnyTest, Book, CompareTest, InputColumn, Literal, Name, RangeTest, Table, Type,
 )
 from decide.model.values import in_allowed
+from decide.model.walk import Visitor
 from decide.tools.analysis.constants import _UNKNOWN, const_value
 from decide.tools.analysis.values import _is_num, _norm
 
@@ -72,40 +73,51 @@ def _derivable(table: Table, key: str, col: InputColumn, groups, book) -> Option
     return None if fields & others else fields
 
 
+class _Inverse(Visitor):
+    """The value of field f for which an expression equals target (others fixed), or
+    None; expressions other than a field, a negation or arithmetic are not inverted."""
+
+    def Name(self, e, target, f: str, env: dict):
+        return target if e.name == f else None
+
+    def Neg(self, e, target, f: str, env: dict):
+        return self.visit(e.operand, -target, f, env)
+
+    def Arith(self, e, target, f: str, env: dict):
+        from decide.runtime.reference import eval_expr
+        from decide.compile.resolve import referenced_fields
+        lf, rf = f in referenced_fields(e.left), f in referenced_fields(e.right)
+        try:
+            if lf and not rf:
+                r = eval_expr(e.right, env)
+                if not _is_num(r):
+                    return None
+                t = {"+": lambda: target - r, "-": lambda: target + r,
+                     "*": lambda: None if r == 0 else Decimal(target) / Decimal(r),
+                     "/": lambda: target * r}.get(e.op, lambda: None)()
+                return _invert(e.left, t, f, env)
+            if rf and not lf:
+                left = eval_expr(e.left, env)
+                if not _is_num(left):
+                    return None
+                t = {"+": lambda: target - left, "-": lambda: left - target,
+                     "*": lambda: None if left == 0 else Decimal(target) / Decimal(left),
+                     "/": lambda: None if target == 0 else Decimal(left) / Decimal(target)}.get(
+                    e.op, lambda: None)()
+                return _invert(e.right, t, f, env)
+        except (ArithmeticError, TypeError):
+            return None
+        return None
+
+    def __default__(self, e, target, f: str, env: dict):
+        return None
+
+
 def _invert(e, target, f: str, env: dict):
     """The value of field f for which expression e equals target (others fixed), or None."""
-    from decide.runtime.reference import eval_expr
-    from decide.compile.resolve import referenced_fields
     if target is None:
         return None
-    if isinstance(e, Name):
-        return target if e.name == f else None
-    if isinstance(e, Neg):
-        return _invert(e.operand, -target, f, env)
-    if not isinstance(e, Arith):
-        return None
-    lf, rf = f in referenced_fields(e.left), f in referenced_fields(e.right)
-    try:
-        if lf and not rf:
-            r = eval_expr(e.right, env)
-            if not _is_num(r):
-                return None
-            t = {"+": lambda: target - r, "-": lambda: target + r,
-                 "*": lambda: None if r == 0 else Decimal(target) / Decimal(r),
-                 "/": lambda: target * r}.get(e.op, lambda: None)()
-            return _invert(e.left, t, f, env)
-        if rf and not lf:
-            left = eval_expr(e.left, env)
-            if not _is_num(left):
-                return None
-            t = {"+": lambda: target - left, "-": lambda: left - target,
-                 "*": lambda: None if left == 0 else Decimal(target) / Decimal(left),
-                 "/": lambda: None if target == 0 else Decimal(left) / Decimal(target)}.get(
-                e.op, lambda: None)()
-            return _invert(e.right, t, f, env)
-    except (ArithmeticError, TypeError):
-        return None
-    return None
+    return _Inverse().visit(e, target, f, env)
 
 
 def _solve(expr, target, fields: set, book: Book) -> Optional[dict]:
