@@ -292,7 +292,7 @@ class InvariantSuite:
 @dataclass(frozen=True)
 class DecisionService:
     """A named decision over the tables, declared in Python by an application
-    (``decisions/``) and handed to ``engine.load``.
+    (e.g. ``decide.atone.services``) and handed to ``decide.load``.
 
     ``derive`` computes intermediate facts that need code (e.g. romanising a kana
     name); it receives the validated input facts (a dict, field → typed value) and

@@ -60,7 +60,7 @@ class Rulebook:
 
     @property
     def ir(self) -> Book:
-        """The checked IR (``engine.ir.Book``) of the version in service."""
+        """The checked IR (``decide.model.ir.Book``) of the version in service."""
         return self._state[0]
 
     def decide(self, name: str, facts: Mapping[str, Any]) -> Result:
@@ -121,5 +121,5 @@ def load(path: str | os.PathLike = None, *, engine: str = "native",
     decision services to offer besides the tables; by default those that installed
     applications declare under the ``decide.services`` entry point."""
     if path is None:
-        raise TypeError("engine.load() needs the directory of the workbooks")
+        raise TypeError("decide.load() needs the directory of the workbooks")
     return Rulebook(path, engine=engine, services=services)

@@ -1,7 +1,7 @@
 """Test coverage of the rules, and the ``decide test --report results.xlsx`` workbook.
 
 ``after_tests(rulebook, outcomes, report=None)`` is what ``decide test`` calls after
-running the Tests sheets (``engine.testing.run_tests``): it returns the text that
+running the Tests sheets (``decide.tools.testing.run_tests``): it returns the text that
 lists the rules no Tests case exercises, and writes the report when asked.
 
 The report is one workbook holding a copy of every sheet of every workbook

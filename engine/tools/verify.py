@@ -10,9 +10,10 @@ do not matter, small values), which is what is reported, with the rules that fir
 
 Use from a test suite::
 
-    import decide, engine.verify
+    import decide
+    from decide.tools.verify import assert_invariants
     def test_invariants():
-        engine.verify.assert_invariants(engine.load("tables/"))
+        assert_invariants(decide.load("tables/"))
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The durable_rules backend: every table of the book as durable_rules rulesets
-(``durable_compile``), decisions forward-chained inside durable.
+(``decide.runtime.durable.compile``), decisions forward-chained inside durable.
 
 One decision = one fresh session id.  The caller asserts (or posts, for FIRST and
 static PRIORITY tables) the first table's fact; each rule's action records its hit;
@@ -18,7 +18,7 @@ never starts it.  The C extension holds the GIL, so decisions are serialised by 
 process-wide lock at no cost in throughput (measured: 8 threads × 5,000 decisions
 equal to the sequential run, 10 runs out of 10).
 
-Limits (see ``durable_compile``): a table that cannot be compiled within durable's
+Limits (see ``decide.runtime.durable.compile``): a table that cannot be compiled within durable's
 limits is a ``WorkbookError`` naming it, at load time; so is a decision that would
 chain through more than ``MAX_HOPS`` rulesets (each hop nests a few Python frames).
 durable cannot replace a registered ruleset: every backend registers its own, and
@@ -204,7 +204,7 @@ class DurableBackend:
 
     ``DurableBackend(book)`` compiles and registers every table (``WorkbookError``
     naming the tables that cannot be compiled); ``run(plan, facts)`` returns
-    ``(outputs, fired)`` as ``engine.reference.evaluate`` does for the same facts
+    ``(outputs, fired)`` as ``decide.runtime.reference.evaluate`` does for the same facts
     (already validated, typed and derived)."""
 
     def __init__(self, book: Book):

@@ -51,7 +51,7 @@ Layout
 """
 from __future__ import annotations
 
-# the names callers import from ``engine.analysis``
+# the names callers import from ``decide.tools.analysis``
 from decide.tools.analysis.boxes import BoxIndex, Budget, uncovered  # noqa: F401
 from decide.tools.analysis.constants import _UNKNOWN, const_value, status, test_consts, test_is_const  # noqa: F401
 from decide.tools.analysis.equivalence import first_differ  # noqa: F401
