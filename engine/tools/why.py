@@ -195,6 +195,7 @@ def counterfactuals(book, name: str, facts: Mapping[str, Any], want: Mapping[str
         if v is not None:
             variables.append(v)
     derived_free = False
+    code_note = None
     if plan.derived:
         sources = [f for f in plan.inputs if f not in tested]
         for f in sources:
@@ -208,9 +209,9 @@ def counterfactuals(book, name: str, facts: Mapping[str, Any], want: Mapping[str
                     continue
                 variables.append(v)
                 derived_free = True
-                answer.notes.append(f"{f} reaches the tables only through the decision's code: its values "
-                                    f"were searched among {len(v.values)} candidates (the case's value "
-                                    "tidied, and the values the Tests sheets give it)")
+                code_note = (f, f"{f} reaches the tables only through the decision's code: its values "
+                                f"were searched among {len(v.values)} candidates (the case's value "
+                                "tidied, and the values the Tests sheets give it)")
 
     # a fact that cannot change and breaks a need: impossible, and the need says why
     fixed = [f for f in plan.inputs if f not in {v.field for v in variables}]
@@ -231,6 +232,8 @@ def counterfactuals(book, name: str, facts: Mapping[str, Any], want: Mapping[str
         answer.notes.append("some tests relate two changing facts: they were decided on representative values")
     if search.leaves:
         answer.options = _options(ir, plan, search, typed, fired_now, wanted, limit, answer.notes)
+        if code_note and any(c.field == code_note[0] for o in answer.options for c in o.changes):
+            answer.notes.append(code_note[1])
         if search.cut:
             answer.notes.append(f"the search stopped after {search.budget} steps: fewer changes may exist")
         return answer
@@ -238,6 +241,8 @@ def counterfactuals(book, name: str, facts: Mapping[str, Any], want: Mapping[str
         answer.notes.append(f"the search stopped after {search.budget} steps without finding an option")
         return answer
     answer.impossible = _exhausted(ir, plan, search, needs, computed, wanted_values, env_now, fired_now)
+    if code_note:
+        answer.notes.append(code_note[1])
     return answer
 
 
