@@ -179,13 +179,11 @@ def _boundaries(f: str, col: InputColumn, test, env: dict, notes: list) -> list:
             if f in referenced_fields(e):
                 p = _invert(_substitute(e, env, f), x, f, env) if x is not None else None
                 if p is None:
-                    notes.append(f"the test {test} is decided on representative values of {f}")
+                    notes.append(f'a test on "{col.header}" compares it with {f} in a way that cannot be '
+                                 f"solved for {f}: it is decided on representative values of {f}")
                 else:
                     out.append(CompareTest("<", Literal(p)))
         return out
-    if refs_test - {f}:
-        notes.append(f"a test on {col.header} compares it with other facts; it is decided on "
-                     f"representative values of {f}")
     for e in _values_in(_substitute(test, env, f)):
         if referenced_fields(e):
             continue
@@ -201,7 +199,7 @@ def _permitted(var: Variable, direction: str, orig: int, orig_value) -> int:
     for i, c in enumerate(var.cells[:-1]):
         if c.rep is _EMPTY or i == orig:
             continue
-        if direction in ("up", "down") and orig_value is not None:
+        if direction in ("up", "down") and orig_value is not None and var.type is not Type.TEXT:
             try:
                 if c.kind == "point":
                     side = c.rep > orig_value if direction == "up" else c.rep < orig_value
@@ -235,8 +233,30 @@ def _tests_by_field(book: Book) -> dict:
     return m["tests_by_field"]
 
 
-def field_var(book: Book, tables: list[Table], f: str, direction: str, env: dict, notes: list) -> Optional[Var]:
-    """The variable of fact ``f`` over the decision's tables, or None when no table tests it."""
+def _output_points(book: Book, tables: list[Table], f: str, env: dict, want: dict) -> list:
+    """Boundaries for a fact that outputs are computed from: the values for which an
+    output becomes a wanted value or a constant a later test compares it with."""
+    index = _tests_by_field(book)
+    out = []
+    for t in tables:
+        for r in t.rules:
+            for col, o in zip(t.outputs, r.outputs):
+                if f not in referenced_fields(o.expr):
+                    continue
+                targets = [want[col.field]] if col.field in want and not isinstance(want[col.field], tuple) else []
+                for _, c2, test in index.get(col.field, ()):
+                    if c2.expr == Name(col.field):
+                        targets += [eval_expr(e, {}) for e in _values_in(test) if not referenced_fields(e)]
+                for x in targets:
+                    p = _invert(_substitute(o.expr, env, f), x, f, env) if _is_num(x) else None
+                    if p is not None:
+                        out.append(CompareTest("<", Literal(p)))
+    return out
+
+
+def field_var(book: Book, tables: list[Table], f: str, direction: str, env: dict, notes: list,
+              want: Optional[dict] = None) -> Optional[Var]:
+    """The variable of fact ``f`` over the decision's tables, or None when no table reads it."""
     fl = book.fields[f]
     if fl.type is Type.TEXT_LIST:
         notes.append(f"{f} is a text list; lists are not changed")
@@ -248,9 +268,12 @@ def field_var(book: Book, tables: list[Table], f: str, direction: str, env: dict
         if tname in names:
             col0 = col0 or col
             tests.extend(_boundaries(f, col, test, env, notes))
-    if col0 is None:
+    from_outputs = _output_points(book, tables, f, env, want or {})
+    tests += from_outputs
+    if col0 is None and not any(f in referenced_fields(o.expr) for t in tables for r in t.rules
+                                for o in r.outputs):
         return None
-    col = InputColumn(f, Name(f), fl.type, f, col0.loc)
+    col = InputColumn(f, Name(f), fl.type, f, col0.loc if col0 is not None else fl.loc)
     var = Variable(f, [], col, fl.allowed, tests)
     orig_value = env.get(f)
     orig = cell_of(var, orig_value)
@@ -498,12 +521,17 @@ class Search:
             if first:
                 break
         out_env = env
-        if out_vars:
-            chosen = self._chosen(box)
+        if out_vars:  # outputs computed from changing facts: one cell each, then compute
+            for k in out_vars:
+                if box[k] & (box[k] - 1):
+                    for child in self._children(box, k, box[k] & -box[k]):
+                        self._walk(ti, child, env)
+                    return
             over = {}
             for k in out_vars:
-                over.update(self.overlay(k, chosen[k]))
-                if box[k] & (box[k] - 1):
+                c = box[k].bit_length() - 1
+                over.update(self.overlay(k, c))
+                if not self.vars[k].exact_cell(c):
                     self.approx_used = True
             out_env = ChainMap(over, env)
         try:

@@ -74,7 +74,7 @@ class Answer:
                 "impossible": self.impossible,
                 "complete": self.complete,
                 "changeable": dict(self.changeable),
-                "notes": list(self.notes)}
+                "notes": list(dict.fromkeys(self.notes))}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -104,11 +104,11 @@ def parse_want(book: Book, name: str, want: Mapping[str, Any]) -> dict:
         fl = book.fields[f]
         if fl.type is Type.TEXT_LIST:
             items = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, (list, tuple)) else None
-            if items is None or not all(isinstance(x, str) for x in items):
+            if items is None or not all(isinstance(x, str) or x is None for x in items):
                 raise CaseError(f"{field_name(fl)} is a list of texts: want a list such as "
                                 f'["a", "b"] (or one text)', f, raw)
             allowed = fl.allowed if isinstance(fl.allowed, tuple) else None
-            bad = [x for x in items if allowed is not None and x not in allowed]
+            bad = [x for x in items if allowed is not None and x is not None and x not in allowed]
             if bad:
                 raise CaseError(f'{field_name(fl)}: "{bad[0]}" is not allowed; allowed values: '
                                 + ", ".join(show(a) for a in allowed), f, raw)
@@ -191,7 +191,7 @@ def counterfactuals(book, name: str, facts: Mapping[str, Any], want: Mapping[str
         d = dirs.get(f)
         if d is None or f not in tested:
             continue
-        v = field_var(ir, tables, f, d, base, answer.notes)
+        v = field_var(ir, tables, f, d, base, answer.notes, wanted_values)
         if v is not None:
             variables.append(v)
     derived_free = False
@@ -229,7 +229,8 @@ def counterfactuals(book, name: str, facts: Mapping[str, Any], want: Mapping[str
     search.run()
     answer.complete = not search.cut
     if search.approx_used:
-        answer.notes.append("some tests relate two changing facts: they were decided on representative values")
+        answer.notes.append("some tests relate two changing facts, or outputs are computed from them: "
+                            "they were decided on representative values, so fewer changes may exist")
     if search.leaves:
         answer.options = _options(ir, plan, search, typed, fired_now, wanted, limit, answer.notes)
         if code_note and any(c.field == code_note[0] for o in answer.options for c in o.changes):
@@ -369,7 +370,7 @@ def answer_lines(book, answer: Answer) -> list[str]:
             lines += [f"      {h}: {a}" for h, a in r.get("annotations", {}).items()]
     if not answer.options and not answer.impossible:
         lines.append("No option found.")
-    for note in answer.notes:
+    for note in dict.fromkeys(answer.notes):
         lines.append(f"note: {note}")
     return lines
 
