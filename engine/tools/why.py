@@ -347,7 +347,9 @@ def answer_lines(book, answer: Answer) -> list[str]:
     ir: Book = getattr(book, "ir", book)
     want = ", ".join(f"{label(ir, f)} = {_show(v)}" for f, v in answer.want.items())
     lines = [f"Decision {answer.decision}: what would give {want}"]
-    lines.append("  now: " + "; ".join(f"{label(ir, f)} = {_show(v)}" for f, v in answer.now.items()))
+    now = {f: answer.now.get(f) for f in answer.want if f in answer.now}
+    if now:
+        lines.append("  now: " + "; ".join(f"{label(ir, f)} = {_show(v)}" for f, v in now.items()))
     if answer.impossible:
         lines.append("Impossible: " + answer.impossible["reason"])
         r = answer.impossible.get("rule")
