@@ -49,7 +49,7 @@ def main(argv=None):
             t = time.perf_counter()
             counterfactuals(book, name, facts, want)
             times[label].append((time.perf_counter() - t) * 1000)
-    print(f"| example | want | changes | median ms | worst ms |")
+    print("| example | want | changes | median ms | worst ms |")
     print("|---|---|---|---|---|")
     for label, name, facts, want in cases:
         a = counterfactuals(book, name, facts, want)
