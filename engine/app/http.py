@@ -5,6 +5,7 @@
     POST /decide/<decision>    body: a JSON object of facts → the Result as JSON
     POST /decide               body: facts with a "decision" key
     POST /reload               load the workbooks again (the old version stays on error)
+    GET  /, GET /form, POST /why/<decision>   the support page (``page.py``)
 
 Errors are JSON ``{"error": {...}}``: 400 bad JSON or a bad case, 404 an unknown
 decision or path, 405 a wrong method, 413 a body over the limit, 422 an evaluation
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from decide import CaseError, EvaluationError, Rulebook, WorkbookError
-from decide.app import casejson
+from decide.app import casejson, page
 from decide.model.errors import did_you_mean
 
 MAX_BODY = casejson.MAX_BYTES
@@ -107,6 +108,8 @@ class Service:
                     return bad
                 return self._decide(environ, path[len("/decide/"):] if path != "/decide" else None,
                                     start_response)
+            if page.handles(path):  # the support page: GET /, GET /form, POST /why/<decision> (app/page.py)
+                return self._page(environ, method, path, start_response)
             return _error(404, f"no such path {path}: use /decide/<decision>, /decisions, /health or /reload",
                           start_response)
         except Exception as e:  # never a traceback to the client; the server keeps running
@@ -150,6 +153,22 @@ class Service:
         except EvaluationError as e:
             return _json(422, {"error": e.to_dict()}, start_response)
         return _json(200, result.to_dict(), start_response)
+
+
+    # -- the support page (decide.app.page)
+    def _page(self, environ, method: str, path: str, start_response):
+        body = b""
+        if method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return _error(400, "bad Content-Length", start_response)
+            if length > MAX_BODY:
+                return _error(413, f"the body is over {MAX_BODY} bytes", start_response)
+            body = environ["wsgi.input"].read(length) if length else b""
+        status, content_type, data = page.respond(self.book, method, path, body)
+        start_response(_STATUS[status], [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+        return [data]
 
 
 def _now() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from dataclasses import replace
 from typing import Any, Mapping
 
 from decide.model.errors import Diagnostic, did_you_mean
@@ -76,6 +77,30 @@ def _formula_error(c: Collector, sheet: RawSheet, row: int, col: int) -> bool:
 
 
 # --------------------------------------------------------------------------- glossary
+CHANGEABLE = ("yes", "no", "up", "down")
+
+
+def _changeable_column(sh: RawSheet) -> int | None:
+    """The Glossary column headed "Changeable" (after Description), if any."""
+    for col in range(6, sh.max_col + 1):
+        if sh.text(2, col).lower() == "changeable":
+            return col
+    return None
+
+
+def _changeable(sh: RawSheet, row: int, col: int | None, name: str, c: Collector) -> str | None:
+    if col is None or sh.get(row, col) is None:
+        return None
+    raw = sh.get(row, col)
+    text = _cell_text(raw).lower()
+    if text in CHANGEABLE:
+        return text
+    c.error("E116", sh.loc(row, col), f'"{_cell_text(raw)}" is not a Changeable value for {name}: write yes, '
+            "no, up (may only increase, e.g. months of use) or down (may only decrease), or leave it "
+            "blank (= no)")
+    return None
+
+
 def build_glossary(sheets: list[RawSheet], c: Collector) -> dict[str, Field]:
     fields: dict[str, Field] = {}
     for sh in sheets:
@@ -85,17 +110,22 @@ def build_glossary(sheets: list[RawSheet], c: Collector) -> dict[str, Field]:
             c.error("E114", sh.loc(2, 1), "the Glossary header (row 2) must be: "
                     "Field | Type | Allowed values | Label | Description")
             continue
+        changeable_col = _changeable_column(sh)
         row = 3
         while not all(sh.get(row, col) is None for col in range(1, 6)) or (row, 1) in sh.uncached_formulas:
             f = _glossary_row(sh, row, c)
             if f is not None:
+                f = replace(f, changeable=_changeable(sh, row, changeable_col, f.name, c))
                 prev = fields.get(f.name)
                 if prev is None:
                     fields[f.name] = f
-                elif (prev.type, prev.allowed, prev.label) != (f.type, f.allowed, f.label):
+                elif (prev.type, prev.allowed, prev.label) != (f.type, f.allowed, f.label) or \
+                        None not in (prev.changeable, f.changeable) and prev.changeable != f.changeable:
                     c.error("E113", f.loc, f'field "{f.name}" is declared again, differently '
                             f"(first declared at {prev.loc}): declare it once, or identically",
                             related=prev.loc)
+                elif prev.changeable is None and f.changeable is not None:
+                    fields[f.name] = replace(prev, changeable=f.changeable)
             row += 1
     by_label: dict[str, Field] = {}
     for f in fields.values():

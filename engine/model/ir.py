@@ -186,6 +186,10 @@ class Field:
     label: str
     description: str
     loc: Loc
+    # The Glossary's "Changeable" column: may a member change this fact to reach
+    # another outcome?  "yes", "up" (may only increase), "down" (may only decrease),
+    # "no"; None when the column is blank or absent (= "no").
+    changeable: Optional[str] = None
 
 
 # --------------------------------------------------------------------------- decision tables
