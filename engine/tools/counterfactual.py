@@ -50,8 +50,8 @@ from decide.model.values import in_allowed, show
 from decide.runtime.facts import apply_derive
 from decide.runtime.reference import eval_expr, run_tables, table_result, unary
 from decide.tools.analysis.partition import Variable
-from decide.tools.analysis.solve import _invert
-from decide.tools.analysis.values import _EMPTY, _is_num, between
+from decide.tools.analysis.solve import invert
+from decide.tools.analysis.values import EMPTY, is_num, between
 from decide.tools.preimage import Need, cell_of, memo
 
 DIRECTIONS = ("yes", "no", "up", "down")
@@ -129,7 +129,7 @@ class Var:
             0 if i == self.orig else 1 + i)
         rel = 0
         o = self.orig_value
-        if _is_num(o) and _is_num(value):
+        if is_num(o) and is_num(value):
             rel = abs(value - o) / max(abs(o), 1)
         return cells, rel
 
@@ -177,7 +177,7 @@ def _boundaries(f: str, col: InputColumn, test, env: dict, notes: list) -> list:
         x = eval_expr(col.expr, env)
         for e in _values_in(test):
             if f in referenced_fields(e):
-                p = _invert(_substitute(e, env, f), x, f, env) if x is not None else None
+                p = invert(_substitute(e, env, f), x, f, env) if x is not None else None
                 if p is None:
                     notes.append(f'a test on "{col.header}" compares it with {f} in a way that cannot be '
                                  f"solved for {f}: it is decided on representative values of {f}")
@@ -188,7 +188,7 @@ def _boundaries(f: str, col: InputColumn, test, env: dict, notes: list) -> list:
         if referenced_fields(e):
             continue
         c = eval_expr(e, {})
-        p = _invert(_substitute(col.expr, env, f), c, f, env) if c is not None else None
+        p = invert(_substitute(col.expr, env, f), c, f, env) if c is not None else None
         if p is not None:
             out.append(CompareTest("<", Literal(p)))
     return out
@@ -197,7 +197,7 @@ def _boundaries(f: str, col: InputColumn, test, env: dict, notes: list) -> list:
 def _permitted(var: Variable, direction: str, orig: int, orig_value) -> int:
     mask = 1 << orig
     for i, c in enumerate(var.cells[:-1]):
-        if c.rep is _EMPTY or i == orig:
+        if c.rep is EMPTY or i == orig:
             continue
         if direction in ("up", "down") and orig_value is not None and var.type is not Type.TEXT:
             try:
@@ -248,7 +248,7 @@ def _output_points(book: Book, tables: list[Table], f: str, env: dict, want: dic
                     if c2.expr == Name(col.field):
                         targets += [eval_expr(e, {}) for e in _values_in(test) if not referenced_fields(e)]
                 for x in targets:
-                    p = _invert(_substitute(o.expr, env, f), x, f, env) if _is_num(x) else None
+                    p = invert(_substitute(o.expr, env, f), x, f, env) if is_num(x) else None
                     if p is not None:
                         out.append(CompareTest("<", Literal(p)))
     return out

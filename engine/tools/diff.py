@@ -186,13 +186,13 @@ def _raw(v):
 
 
 def _field_pool(f: Field, bounds: list, rng: random.Random):
-    from decide.tools.verify import _fits, _neighbours
+    from decide.tools.verify import fits, neighbours
     pool = []
     for b in bounds:
-        for x in _neighbours(f.type, b):
+        for x in neighbours(f.type, b):
             if f.type is Type.INTEGER and isinstance(x, Decimal) and x == int(x):
                 x = int(x)
-            if _fits(f, x) and x not in pool:
+            if fits(f, x) and x not in pool:
                 pool.append(x)
     if isinstance(f.allowed, tuple):
         pool.extend(v for v in f.allowed if v not in pool)
@@ -223,7 +223,7 @@ def _random_value(f: Field, rng: random.Random):
 
 def generate_cases(books: list[Book], decision: str, n: int, seed: int = 0) -> list[dict]:
     """N raw cases for a decision, biased to the boundaries of every given version."""
-    from decide.tools.verify import _test_values, boundaries
+    from decide.tools.verify import test_values, boundaries
     rng = random.Random(f"{seed}:{decision}")
     fields = []
     for b in books:
@@ -236,14 +236,14 @@ def generate_cases(books: list[Book], decision: str, n: int, seed: int = 0) -> l
     for b in books:
         for k, v in boundaries(b).items():
             bounds.setdefault(k, []).extend(v)
-        for k, v in _test_values(b).items():
+        for k, v in test_values(b).items():
             examples.setdefault(k, []).extend(v)
     pools = {}
     for name in fields:
         f = books[-1].fields[name]
-        from decide.tools.verify import _fits
+        from decide.tools.verify import fits
         pools[name] = _field_pool(f, bounds.get(name, []), rng) + [
-            v for v in examples.get(name, []) if _fits(f, v)]
+            v for v in examples.get(name, []) if fits(f, v)]
     # the Tests sheets' cases of the decision, to mutate a field or two of
     bases = []
     for b in books:

@@ -29,10 +29,10 @@ from typing import Any, Callable, Optional
 
 from decide.model.ir import AnyTest, Book, HitPolicy, Literal, Name, Table
 from decide.runtime.reference import output_value
-from decide.tools.analysis.boxes import _minus
+from decide.tools.analysis.boxes import minus
 from decide.tools.analysis.partition import Variable, build_variables
-from decide.tools.analysis.rules import _order, rule_boxes
-from decide.tools.analysis.values import _EMPTY
+from decide.tools.analysis.rules import rule_order, rule_boxes
+from decide.tools.analysis.values import EMPTY
 
 MAX_PIECES = 256  # boxes a table's region may split into before the need is dropped
 _BOOKS: list[tuple] = []  # (book, memo) for the last few books analysed
@@ -66,7 +66,7 @@ def cell_of(var: Variable, v) -> Optional[int]:
     if v is None:
         return len(cells) - 1
     for i, c in enumerate(cells[:-1]):
-        if c.kind == "point" and c.rep is not _EMPTY and isinstance(c.rep, bool) == isinstance(v, bool):
+        if c.kind == "point" and c.rep is not EMPTY and isinstance(c.rep, bool) == isinstance(v, bool):
             try:
                 if c.rep == v:
                     return i
@@ -148,7 +148,7 @@ def _single_hit_region(book, table, variables, must, may, needs_here):
     good = [i for i in range(n) if ok[i] is not False]
     null_ok = all(all(nd.holds(None) for nd in needs_here.get(c.field, ())) for c in table.outputs)
     hp = table.hit_policy
-    order = _order(book, table) if hp in (HitPolicy.FIRST, HitPolicy.PRIORITY) else list(range(n))
+    order = rule_order(book, table) if hp in (HitPolicy.FIRST, HitPolicy.PRIORITY) else list(range(n))
     boxes: list[tuple] = []
     provenance = []  # (good rule, rules excluded before it)
     for r in good:
@@ -160,7 +160,7 @@ def _single_hit_region(book, table, variables, must, may, needs_here):
             before = []
         pieces = [may[r]]
         for q in before:
-            pieces = [p for piece in pieces for p in _minus(piece, must[q])]
+            pieces = [p for piece in pieces for p in minus(piece, must[q])]
             if len(pieces) > MAX_PIECES:
                 return None
         boxes += pieces
@@ -169,7 +169,7 @@ def _single_hit_region(book, table, variables, must, may, needs_here):
         universe = tuple(v.full for v in variables)
         pieces = [universe]
         for q in range(n):
-            pieces = [p for piece in pieces for p in _minus(piece, must[q])]
+            pieces = [p for piece in pieces for p in minus(piece, must[q])]
             if len(pieces) > MAX_PIECES:
                 return None
         boxes += pieces

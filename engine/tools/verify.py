@@ -25,7 +25,7 @@ from typing import Any, Optional, Union
 from hypothesis import HealthCheck, Phase, assume, given, seed as _seed, settings, strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from decide.tools.analysis import const_value, test_consts, _UNKNOWN
+from decide.tools.analysis import const_value, test_consts, UNKNOWN
 from decide.model.errors import CaseError, EvaluationError
 from decide.model.ir import Book, Compare, Field, Invariant, InvariantSuite, Name, RangeTest, Type
 from decide.model.types import TYPES
@@ -87,7 +87,7 @@ def _walk_expr_consts(e, out: dict):
         for a, b in ((e.left, e.right), (e.right, e.left)):
             if isinstance(a, Name):
                 v = const_value(b)
-                if v is not _UNKNOWN and v is not None:
+                if v is not UNKNOWN and v is not None:
                     out.setdefault(a.name, []).append(v)
     for attr in ("items", "args"):
         for x in getattr(e, attr, ()) or ():
@@ -117,7 +117,7 @@ def boundaries(book: Book) -> dict[str, list]:
     return out
 
 
-def _test_values(book: Book) -> dict[str, list]:
+def test_values(book: Book) -> dict[str, list]:
     out: dict[str, list] = {}
     for s in book.tests:
         for c in s.cases:
@@ -126,14 +126,14 @@ def _test_values(book: Book) -> dict[str, list]:
     return out
 
 
-def _neighbours(type_: Type, v) -> list:
+def neighbours(type_: Type, v) -> list:
     try:
         return TYPES[type_].neighbours(v)
     except (ValueError, ArithmeticError, OverflowError):
         return [v]
 
 
-def _fits(f: Field, v) -> bool:
+def fits(f: Field, v) -> bool:
     from decide.model.values import conforms
     if v is None or not conforms(v, f.type):
         return False
@@ -150,7 +150,7 @@ def field_strategy(f: Field, bounds: list, examples: list, shared: list) -> st.S
     allowed = f.allowed
     own = _specials(f, bounds)
     special = list(own)
-    for v in _specials(f, shared) + [v for v in examples if _fits(f, v)]:
+    for v in _specials(f, shared) + [v for v in examples if fits(f, v)]:
         if v not in special:
             special.append(v)
     if isinstance(allowed, tuple):
@@ -165,7 +165,7 @@ def field_strategy(f: Field, bounds: list, examples: list, shared: list) -> st.S
     else:  # anything the type allows (within a range of allowed values)
         base = TYPES[t].strategy(allowed if isinstance(allowed, RangeTest) else None)
     if isinstance(allowed, RangeTest) or t in (Type.TEXT, Type.NUMBER):
-        base = base.filter(lambda v: _fits(f, v))
+        base = base.filter(lambda v: fits(f, v))
     parts = [st.none()]
     if own:
         parts.append(st.sampled_from(own))
@@ -180,10 +180,10 @@ def _specials(f: Field, values) -> list:
     t = f.type
     out = []
     for v in values:
-        for n in _neighbours(t, v):
+        for n in neighbours(t, v):
             if t is Type.INTEGER and isinstance(n, Decimal) and n == int(n):
                 n = int(n)
-            if _fits(f, n) and n not in out:
+            if fits(f, n) and n not in out:
                 out.append(n)
     return out
 
@@ -194,7 +194,7 @@ def case_strategy(book: Book, decision: str, focus: tuple = ()) -> st.SearchStra
     tests)."""
     plan = book.decisions[decision]
     bounds = boundaries(book)
-    examples = _test_values(book)
+    examples = test_values(book)
     by_type: dict[Type, list] = {}
     for name in plan.inputs:
         f = book.fields[name]

@@ -12,7 +12,7 @@ class Unsupported(Exception):
 
 
 # --------------------------------------------------------------------------- integer sets
-def _norm(ivs):
+def normal_form(ivs):
     """Sorted, merged half-open integer intervals [a, b)."""
     ivs = sorted((a, b) for a, b in ivs if a < b)
     out = []
@@ -31,10 +31,10 @@ def _inter(x, y):
             lo, hi = max(a, c), min(b, d)
             if lo < hi:
                 out.append((lo, hi))
-    return _norm(out)
+    return normal_form(out)
 
 
-def _compl(x):
+def cond_not(x):
     out, lo = [], -INF
     for a, b in x:
         if lo < a:
@@ -42,7 +42,7 @@ def _compl(x):
         lo = b
     if lo < INF:
         out.append((lo, INF))
-    return _norm(out)
+    return normal_form(out)
 
 
 ALL = ((-INF, INF),)
@@ -54,7 +54,7 @@ ALL = ((-INF, INF),)
 TRUE, FALSE = ("T",), ("F",)
 
 
-def _and(items):
+def cond_and(items):
     flat = []
     for c in items:
         if c == FALSE:
@@ -84,7 +84,7 @@ def _and(items):
     return out[0] if len(out) == 1 else ("and", tuple(out))
 
 
-def _or(items):
+def cond_or(items):
     flat = []
     for c in items:
         if c == TRUE:
@@ -95,7 +95,7 @@ def _or(items):
     sets, rest = {}, []
     for c in flat:
         if c[0] == "in":
-            sets[c[1]] = _norm(sets.get(c[1], ()) + c[2])
+            sets[c[1]] = normal_form(sets.get(c[1], ()) + c[2])
         elif c[0] == "ex":
             sets[c[1]] = ALL
         else:

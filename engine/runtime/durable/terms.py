@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from decide.model.ir import Aggregator, Book, InTests, Literal, Name, Table, Type
 from decide.model.walk import Visitor
-from decide.runtime.durable.conditions import FALSE, INF, TRUE, Unsupported, _and, _compl, _or, fnv1a
+from decide.runtime.durable.conditions import FALSE, INF, TRUE, Unsupported, cond_and, cond_not, cond_or, fnv1a
 from decide.runtime.durable.rulejson import DISCRIMINATOR
 
 # --------------------------------------------------------------------------- terms
@@ -144,7 +144,7 @@ class _TableCompiler:
             if operand.value is None:
                 return ("ex", k), ("nex", k)
             t, f = self.compare("=", operand, i)
-            return _or([("nex", k), ("in", k, _compl(t[2]))]), t
+            return cond_or([("nex", k), ("in", k, cond_not(t[2]))]), t
         if op not in ("=", "<", "<=", ">", ">="):
             raise Unsupported(f"the operator {op}")
         if term.listy:
@@ -153,7 +153,7 @@ class _TableCompiler:
             if operand.value is None:
                 return FALSE, TRUE
             m = term.members[operand.value]
-            return ("in", m, ((1, 2),)), _or([("nex", k), ("in", m, ((0, 1),))])
+            return ("in", m, ((1, 2),)), cond_or([("nex", k), ("in", m, ((0, 1),))])
         if _literal(operand):
             v = operand.value
             if v is None:  # = null is false, < null is null
@@ -163,18 +163,18 @@ class _TableCompiler:
             s = {"=": ((c, c + 1),), "<": ((-INF, c),), "<=": ((-INF, c + 1),),
                  ">": ((c + 1, INF),), ">=": ((c, INF),)}[op]
             true = ("in", k, s)
-            false = ("in", k, _compl(s))
+            false = ("in", k, cond_not(s))
             if op == "=":
-                false = _or([("nex", k), false])
+                false = cond_or([("nex", k), false])
             return true, false
         j = self.by_expr[_expr_key(operand)]
         k2 = self.terms[j].key
         both = [("ex", k), ("ex", k2)]
-        true = _and(both + [("cmp", op, k, k2)])
+        true = cond_and(both + [("cmp", op, k, k2)])
         neg = {"=": "!=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}[op]
-        false = _and(both + [("cmp", neg, k, k2)])
+        false = cond_and(both + [("cmp", neg, k, k2)])
         if op == "=":
-            false = _or([("nex", k), ("nex", k2), false])
+            false = cond_or([("nex", k), ("nex", k2), false])
         return true, false
 
     def compile(self) -> TableCode:
@@ -205,7 +205,7 @@ class _TableCompiler:
                 term.group = n
         conds = []
         for r in t.rules:
-            conds.append(_and([self.tf(e.test, cols[j])[0] for j, e in enumerate(r.inputs)]))
+            conds.append(cond_and([self.tf(e.test, cols[j])[0] for j, e in enumerate(r.inputs)]))
         keys = sum(1 + len(x.members) + (x.mix_key is not None) for x in self.terms)
         names = [DISCRIMINATOR, "sid", "id", "$s"]
         for x in self.terms:
@@ -257,16 +257,16 @@ class _Conditions(Visitor):
         k = term.key
         if term.mix_key:
             kx = term.mix_key
-            return _and([("nex", k), ("nex", kx)]), _or([("ex", k), ("ex", kx)])
+            return cond_and([("nex", k), ("nex", kx)]), cond_or([("ex", k), ("ex", kx)])
         return ("nex", k), ("ex", k)
 
     def OrTests(self, test, i):
         parts = [self.visit(s, i) for s in test.tests]
-        return _or([p[0] for p in parts]), _and([p[1] for p in parts])
+        return cond_or([p[0] for p in parts]), cond_and([p[1] for p in parts])
 
     def NotTests(self, test, i):
         parts = [self.visit(s, i) for s in test.tests]
-        return _and([p[1] for p in parts]), _or([p[0] for p in parts])
+        return cond_and([p[1] for p in parts]), cond_or([p[0] for p in parts])
 
     def CompareTest(self, test, i):
         return self.tc.compare(test.op, test.value, i)
@@ -274,7 +274,7 @@ class _Conditions(Visitor):
     def RangeTest(self, test, i):
         lo = self.tc.compare(">=" if test.low_closed else ">", test.low, i)
         hi = self.tc.compare("<=" if test.high_closed else "<", test.high, i)
-        return _and([lo[0], hi[0]]), _or([lo[1], hi[1]])
+        return cond_and([lo[0], hi[0]]), cond_or([lo[1], hi[1]])
 
     def __default__(self, test, i):
         tc = self.tc

@@ -53,12 +53,12 @@ from __future__ import annotations
 
 # the names callers import from ``decide.tools.analysis``
 from decide.tools.analysis.boxes import BoxIndex, Budget, uncovered  # noqa: F401
-from decide.tools.analysis.constants import _UNKNOWN, const_value, status, test_consts, test_is_const  # noqa: F401
+from decide.tools.analysis.constants import UNKNOWN, const_value, status, test_consts, test_is_const  # noqa: F401
 from decide.tools.analysis.equivalence import first_differ  # noqa: F401
 from decide.tools.analysis.findings import Finding, TableAnalysis, analyze_book, analyze_table, overlapping_pairs  # noqa: F401
 from decide.tools.analysis.partition import Cell, Variable, build_variables  # noqa: F401
 from decide.tools.analysis.regions import RegionChange, table_diff  # noqa: F401
 from decide.tools.analysis.rules import describe_box, rule_boxes, witness_case  # noqa: F401
-from decide.tools.analysis.values import _EMPTY, between  # noqa: F401
+from decide.tools.analysis.values import EMPTY, between  # noqa: F401
 
 __all__ = ["Finding", "TableAnalysis", "analyze_table", "analyze_book", "table_diff"]

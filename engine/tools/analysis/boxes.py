@@ -141,25 +141,25 @@ class BoxIndex:
         return acc
 
 
-def _bits(x: int):
+def bits_of(x: int):
     while x:
         low = x & -x
         yield low.bit_length() - 1
         x ^= low
 
 
-def _meet(a: tuple, b: tuple) -> Optional[tuple]:
+def meet(a: tuple, b: tuple) -> Optional[tuple]:
     out = tuple(x & y for x, y in zip(a, b))
     return out if all(out) else None
 
 
-def _subset(a: tuple, b: tuple) -> bool:
+def subset(a: tuple, b: tuple) -> bool:
     return all(not (x & ~y) for x, y in zip(a, b))
 
 
-def _minus(a: tuple, b: tuple) -> list[tuple]:
+def minus(a: tuple, b: tuple) -> list[tuple]:
     """a \\ b as disjoint boxes."""
-    if _meet(a, b) is None:
+    if meet(a, b) is None:
         return [a] if all(a) else []
     out = []
     inside = a

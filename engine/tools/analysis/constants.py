@@ -11,29 +11,29 @@ from decide.runtime import reference as _ref
 from decide.model.walk import Visitor
 
 
-_UNKNOWN = object()  # "this expression is not a constant"
+UNKNOWN = object()  # "this expression is not a constant"
 
 
 class _Const(Visitor):
-    """The value of an expression without fields, or _UNKNOWN."""
+    """The value of an expression without fields, or UNKNOWN."""
 
     def Literal(self, e):
         return e.value
 
     def Neg(self, e):
         v = self.visit(e.operand)
-        if v is _UNKNOWN:
-            return _UNKNOWN
+        if v is UNKNOWN:
+            return UNKNOWN
         return None if v is None else -v
 
     def Arith(self, e):
         a, b = self.visit(e.left), self.visit(e.right)
-        if a is _UNKNOWN or b is _UNKNOWN:
-            return _UNKNOWN
+        if a is UNKNOWN or b is UNKNOWN:
+            return UNKNOWN
         return _ref.arith(e.op, a, b)
 
     def __default__(self, e):
-        return _UNKNOWN
+        return UNKNOWN
 
 
 const_value = _Const().visit
@@ -48,10 +48,10 @@ class _IsConst(Visitor):
     NullTest = AnyTest
 
     def CompareTest(self, t):
-        return const_value(t.value) is not _UNKNOWN
+        return const_value(t.value) is not UNKNOWN
 
     def RangeTest(self, t):
-        return const_value(t.low) is not _UNKNOWN and const_value(t.high) is not _UNKNOWN
+        return const_value(t.low) is not UNKNOWN and const_value(t.high) is not UNKNOWN
 
     def OrTests(self, t):
         return all(self.visit(x) for x in t.tests)
@@ -70,7 +70,7 @@ class _Consts(Visitor):
 
     def CompareTest(self, t, out: list, ordered: list):
         v = const_value(t.value)
-        if v is not _UNKNOWN and v is not None:
+        if v is not UNKNOWN and v is not None:
             out.append(v)
             if t.op != "=":
                 ordered.append(True)
@@ -79,7 +79,7 @@ class _Consts(Visitor):
         ordered.append(True)
         for e in (t.low, t.high):
             v = const_value(e)
-            if v is not _UNKNOWN and v is not None:
+            if v is not UNKNOWN and v is not None:
                 out.append(v)
 
     def OrTests(self, t, out: list, ordered: list):

@@ -1,11 +1,11 @@
 """Where two single-hit rule lists decide differently (``first_differ``), and whether a
-column never changes a table's outcome (``_useless``)."""
+column never changes a table's outcome (``useless_columns``)."""
 from __future__ import annotations
 
 from typing import Optional
 
 from decide.model.ir import Literal
-from decide.tools.analysis.boxes import Budget, BoxIndex, _meet, _subset
+from decide.tools.analysis.boxes import Budget, BoxIndex, meet, subset
 from decide.tools.analysis.rules import witness_case
 
 
@@ -32,8 +32,8 @@ def _differ(box, A, B, ba, ka, bb, kb, budget, ia, ib):
     B = [r for r in B if (tb >> r) & 1]
     ra = A[0] if A else None
     rb = B[0] if B else None
-    da = ra is None or _subset(box, ba[ra])
-    db = rb is None or _subset(box, bb[rb])
+    da = ra is None or subset(box, ba[ra])
+    db = rb is None or subset(box, bb[rb])
     if da and db:
         oa = None if ra is None else ka[ra]
         ob = None if rb is None else kb[rb]
@@ -54,7 +54,7 @@ def _differ(box, A, B, ba, ka, bb, kb, budget, ia, ib):
     return _differ(inside, A, B, ba, ka, bb, kb, budget, ia, ib)
 
 
-def _useless(table, variables, must, may, keys, order, k, budget) -> Optional[tuple]:
+def useless_columns(table, variables, must, may, keys, order, k, budget) -> Optional[tuple]:
     """If variable k never changes the outcome: two cases differing only in it, with
     the same outcome (and, when possible, different rules firing)."""
     v = variables[k]
@@ -127,7 +127,7 @@ def _useless(table, variables, must, may, keys, order, k, budget) -> Optional[tu
     if other_box is not None:
         for r in range(n):
             if (ob[r][k] >> base) & 1 and not (ob[r][k] >> other_box) & 1:
-                m = _meet(ob[r], univ)
+                m = meet(ob[r], univ)
                 if m is not None:
                     pt = m
                     break

@@ -8,10 +8,10 @@ from typing import Optional
 
 from decide.runtime import reference as _ref
 from decide.model.ir import Book, Table
-from decide.tools.analysis.boxes import Budget, BoxIndex, _bits, _meet, _subset, uncovered
-from decide.tools.analysis.equivalence import _useless
+from decide.tools.analysis.boxes import Budget, BoxIndex, bits_of, meet, subset, uncovered
+from decide.tools.analysis.equivalence import useless_columns
 from decide.tools.analysis.partition import Variable, build_variables
-from decide.tools.analysis.rules import _keys, _order, _outputs_const, describe_box, rule_boxes, witness_case
+from decide.tools.analysis.rules import rule_keys, rule_order, outputs_const, describe_box, rule_boxes, witness_case
 
 
 @dataclass
@@ -59,7 +59,7 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                                             region="every case"))
         return res
     hp = table.hit_policy
-    keys = _keys(table)
+    keys = rule_keys(table)
     f = res.findings
     univ = tuple(v.gap_dom if not v.opaque else v.full for v in variables)
     exact = all(not v.opaque and not v.notes for v in variables)
@@ -78,7 +78,7 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
         for i, j in overlapping_pairs(must):
             if conflict and keys[i] == keys[j]:
                 continue
-            box = _meet(must[i], must[j])
+            box = meet(must[i], must[j])
             w = witness_case(variables, box)
             if conflict and not _outputs_differ(table, i, j, w):
                 continue
@@ -109,7 +109,7 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
 
     # shadowed rows (FIRST, PRIORITY: the first match in an order wins): the rule never
     # decides the outcome
-    order = _order(book, table)
+    order = rule_order(book, table)
     # positional (FIRST): a rule's place in the order, and the rules strictly between two places
     pos = {r: p for p, r in enumerate(order)} if hp.positional else None
     upto: list[int] = []  # upto[p]: the rules at places before p (built when first needed)
@@ -156,17 +156,17 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
             if r in never or r in shadowed or not all(must[r]):
                 continue
             touch_r = idx_may.touching(may[r])
-            for s in _bits(idx_must.touching(may[r])):
-                if s == r or keys[s] != keys[r] or not _subset(may[r], must[s]):
+            for s in bits_of(idx_must.touching(may[r])):
+                if s == r or keys[s] != keys[r] or not subset(may[r], must[s]):
                     continue
                 if hp.positional:
                     if pos[s] < pos[r] or s in shadowed:
                         continue  # that is shadowing
-                    if any(keys[t] != keys[r] for t in _bits(touch_r & between(r, s))):
+                    if any(keys[t] != keys[r] for t in bits_of(touch_r & between(r, s))):
                         continue
-                if hp.ranked and not _outputs_const(table):
+                if hp.ranked and not outputs_const(table):
                     continue
-                if not hp.positional and s > r and _subset(may[s], must[r]):
+                if not hp.positional and s > r and subset(may[s], must[r]):
                     continue  # identical rows: report the later one only
                 f.append(Finding("redundant", table.name, (r,), (s,),
                                  witness=witness_case(variables, must[r])))
@@ -192,7 +192,7 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
                         continue
                     if hp.positional:
                         later = b if pos[b] > pos[a] else a
-                        if any(keys[t] != keys[a] for t in _bits(idx_may.touching(may[later]) & between(a, b))):
+                        if any(keys[t] != keys[a] for t in bits_of(idx_may.touching(may[later]) & between(a, b))):
                             continue
                     reported.add(a)
                     reported.add(b)
@@ -210,7 +210,7 @@ def analyze_table(table: Table, book: Optional[Book] = None, *, max_pairs: int =
     if hp.single and ordr is not None and not any(x.kind in ("overlap", "conflict") for x in f):
         for k, v in enumerate(variables):
             try:
-                u = _useless(table, variables, must, may, keys, ordr, k, budget)
+                u = useless_columns(table, variables, must, may, keys, ordr, k, budget)
             except Budget:
                 res.skipped.append(f"whether column {table.inputs[v.columns[0]].header} matters")
                 continue

@@ -12,9 +12,9 @@ from decide.model.ir import (
 )
 from decide.model.values import in_allowed, show
 from decide.model.walk import Visitor
-from decide.tools.analysis.constants import _UNKNOWN, const_value, status, test_consts, test_is_const
-from decide.tools.analysis.solve import _derivable, _field_reference, _solve
-from decide.tools.analysis.values import _EMPTY, _between_text, _fits, _is_num, _norm, between
+from decide.tools.analysis.constants import UNKNOWN, const_value, status, test_consts, test_is_const
+from decide.tools.analysis.solve import derivable, field_reference, solve_field
+from decide.tools.analysis.values import EMPTY, between_text, fits, is_num, normal_form, between
 
 
 @dataclass
@@ -76,7 +76,7 @@ class Variable:
         self.null_bit = 1 << (n - 1)
         self.dom = 0
         for i, c in enumerate(self.cells[:-1]):
-            if c.rep is not _EMPTY:
+            if c.rep is not EMPTY:
                 self.dom |= 1 << i
         self.full = self.dom | self.null_bit
         varying = [t for t in tests if not test_is_const(t)]
@@ -95,9 +95,9 @@ class Variable:
         from decide.runtime.reference import eval_expr
         self.derived = True
         for i, c in enumerate(self.cells[:-1]):
-            if c.rep is _EMPTY:
+            if c.rep is EMPTY:
                 continue
-            env = _solve(self.col.expr, c.rep, fields, book)
+            env = solve_field(self.col.expr, c.rep, fields, book)
             if env is None or eval_expr(self.col.expr, env) != c.rep:
                 self.unknown |= 1 << i
             else:
@@ -113,7 +113,7 @@ class Variable:
         consts, ordered = [], []
         for x in tests:
             test_consts(x, consts, ordered)
-        consts = [_norm(t, v) for v in consts if _fits(t, v) or (t is Type.INTEGER and _is_num(v))]
+        consts = [normal_form(t, v) for v in consts if fits(t, v) or (t is Type.INTEGER and is_num(v))]
         if isinstance(self.allowed, tuple):
             vals = []
             for v in self.allowed:
@@ -136,7 +136,7 @@ class Variable:
                     vals.append(v)
             self.cells = [Cell("point", v) for v in vals]
             self.pos = {v: i for i, v in enumerate(vals)}
-            other = _between_text(None, None, avoid=set(vals))
+            other = between_text(None, None, avoid=set(vals))
             k = 1
             while other in self.pos:
                 other = f"other_{k}"
@@ -149,8 +149,8 @@ class Variable:
         if isinstance(self.allowed, RangeTest):
             for e in (self.allowed.low, self.allowed.high):
                 v = const_value(e)
-                if v is not _UNKNOWN and v is not None and (_fits(t, v) or _is_num(v)):
-                    pts.add(_norm(t, v) if _fits(t, _norm(t, v)) else v)
+                if v is not UNKNOWN and v is not None and (fits(t, v) or is_num(v)):
+                    pts.add(normal_form(t, v) if fits(t, normal_form(t, v)) else v)
         try:
             pts = sorted(pts)
         except TypeError:
@@ -159,15 +159,15 @@ class Variable:
         prev = None
         for p in pts:
             cells.append(Cell("open", between(t, prev, p), prev, p))
-            rep = _norm(t, p) if _fits(t, p) else _EMPTY
+            rep = normal_form(t, p) if fits(t, p) else EMPTY
             self.pos[p] = len(cells)
             cells.append(Cell("point", rep))
             prev = p
         cells.append(Cell("open", between(t, prev, None), prev, None))
         if isinstance(self.allowed, RangeTest):
             for c in cells:
-                if c.rep is not _EMPTY and not in_allowed(c.rep, self.allowed):
-                    c.rep = _EMPTY
+                if c.rep is not EMPTY and not in_allowed(c.rep, self.allowed):
+                    c.rep = EMPTY
         self.cells = cells
 
     # -- masks
@@ -198,7 +198,7 @@ class Variable:
     def _scan(self, test):
         t = u = n = 0
         for i, c in enumerate(self.cells[:-1]):
-            if c.rep is _EMPTY:
+            if c.rep is EMPTY:
                 continue
             s = status(test, c.rep)
             if s is True:
@@ -219,7 +219,7 @@ class Variable:
         return _OrderedMasks(self).visit(test)
 
     def _index(self, v):
-        if v is None or v is _UNKNOWN:
+        if v is None or v is UNKNOWN:
             return None
         try:
             return self.pos.get(v)
@@ -238,13 +238,13 @@ class Variable:
         if self.ordered:
             i, n = 0, len(self.cells) - 1
             while i < n:
-                if not (m >> i) & 1 or self.cells[i].rep is _EMPTY:
+                if not (m >> i) & 1 or self.cells[i].rep is EMPTY:
                     i += 1
                     continue
                 j = i
-                while j + 1 < n and ((m >> (j + 1)) & 1 or self.cells[j + 1].rep is _EMPTY):
+                while j + 1 < n and ((m >> (j + 1)) & 1 or self.cells[j + 1].rep is EMPTY):
                     j += 1
-                while self.cells[j].rep is _EMPTY:
+                while self.cells[j].rep is EMPTY:
                     j -= 1
                 parts.append(self._run(i, j))
                 i = j + 1
@@ -260,7 +260,7 @@ class Variable:
         m = mask & self.dom
         count, inside = 0, False
         for i in range(len(self.cells) - 1):
-            if self.cells[i].rep is _EMPTY:
+            if self.cells[i].rep is EMPTY:
                 continue
             bit = (m >> i) & 1
             if bit and not inside:
@@ -382,7 +382,7 @@ def build_variables(table: Table, book: Optional[Book] = None, extra_tests: Mapp
             tests = tests + list(extra_tests[key])
         reason = ""
         derived = None
-        ref = _field_reference(table, key, idxs, groups, book, tests)
+        ref = field_reference(table, key, idxs, groups, book, tests)
         if ref is not None:
             other, rewrite, expr, type_ = ref
             dcol = InputColumn(col.header, expr, type_, None, col.loc)
@@ -393,7 +393,7 @@ def build_variables(table: Table, book: Optional[Book] = None, extra_tests: Mapp
             variables.append(v)
             continue
         if col.field is None:
-            derived = _derivable(table, key, col, groups, book)
+            derived = derivable(table, key, col, groups, book)
             if derived is None:
                 reason = (f'its header "{col.header}" is an expression whose fields other columns '
                           "also test")

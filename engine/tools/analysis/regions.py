@@ -7,10 +7,10 @@ from typing import Optional
 
 from decide.model.errors import EvaluationError
 from decide.model.ir import Book, Table
-from decide.tools.analysis.boxes import Budget, BoxIndex, _bits, _meet, _minus, _subset
+from decide.tools.analysis.boxes import Budget, BoxIndex, bits_of, meet, minus, subset
 from decide.tools.analysis.equivalence import first_differ
 from decide.tools.analysis.partition import build_variables
-from decide.tools.analysis.rules import _order, _outputs_const, describe_box, rule_boxes, witness_case
+from decide.tools.analysis.rules import rule_order, outputs_const, describe_box, rule_boxes, witness_case
 
 
 @dataclass
@@ -32,7 +32,7 @@ def table_diff(old: Table, new: Table, book_old: Optional[Book] = None,
     kb = [c.field or c.header for c in new.inputs]
     if sorted(set(ka)) != sorted(set(kb)) or old.output_fields != new.output_fields:
         return None
-    if not (_outputs_const(old) and _outputs_const(new)):
+    if not (outputs_const(old) and outputs_const(new)):
         return None
     if book_old is None and book_new is None and (old.hit_policy.ranked or new.hit_policy.ranked):
         return None  # ranking by output needs the Glossary's allowed values
@@ -64,8 +64,8 @@ def table_diff(old: Table, new: Table, book_old: Optional[Book] = None,
     if old.hit_policy.order is None or new.hit_policy.order is None:  # not first-match-wins
         return _table_diff_general(old, new, book_old or book_new, book_new or book_old, vo, mo, mn,
                                    univ, limit, budget)
-    oo = _order(book_old, old)
-    on = _order(book_new, new)
+    oo = rule_order(book_old, old)
+    on = rule_order(book_new, new)
     if oo is None or on is None:
         return None
     keys_o = [tuple(o.expr.value for o in r.outputs) for r in old.rules]
@@ -87,8 +87,8 @@ def table_diff(old: Table, new: Table, book_old: Optional[Book] = None,
         if d is None:
             break
         w = witness_case(vo, d)
-        ro = next((r for r in oo if _meet(mo[r], d) is not None), None)
-        rn = next((r for r in on if _meet(mn[r], d) is not None), None)
+        ro = next((r for r in oo if meet(mo[r], d) is not None), None)
+        rn = next((r for r in on if meet(mn[r], d) is not None), None)
         out.append(RegionChange(w, describe_box(vo, d, old), ro, rn))
         extra_o.append(d)
         extra_n.append(d)
@@ -131,8 +131,8 @@ def _table_diff_general(old, new, book_old, book_new, vo, mo, mn, univ, limit, b
             raise Budget()
         ta, tb = io.touching(box), inn.touching(box)
         for boxes, touch in ((mo, ta), (mn, tb)):
-            for r in _bits(touch):
-                if not _subset(box, boxes[r]):
+            for r in bits_of(touch):
+                if not subset(box, boxes[r]):
                     inside = box
                     for j in range(len(box)):
                         piece = inside[j] & ~boxes[r][j]
@@ -141,7 +141,7 @@ def _table_diff_general(old, new, book_old, book_new, vo, mo, mn, univ, limit, b
                             inside = inside[:j] + (inside[j] & boxes[r][j],) + inside[j + 1:]
                     walk(inside, differ, same, cap)
                     return
-        a, b = list(_bits(ta)), list(_bits(tb))
+        a, b = list(bits_of(ta)), list(bits_of(tb))
         if fo(a) != fn(b):
             differ.append((box, a[0] if a else None, b[0] if b else None))
         elif same is not None:
@@ -158,9 +158,9 @@ def _table_diff_general(old, new, book_old, book_new, vo, mo, mn, univ, limit, b
             continue
         if tuple(o.text for o in old.rules[i].outputs) != tuple(o.text for o in new.rules[j].outputs):
             cands.append((mn[j], f"rule {rid} gives other outputs", i, j))
-        for piece in _minus(mn[j], mo[i]):
+        for piece in minus(mn[j], mo[i]):
             cands.append((piece, f"rule {rid} now also matches", i, j))
-        for piece in _minus(mo[i], mn[j]):
+        for piece in minus(mo[i], mn[j]):
             cands.append((piece, f"rule {rid} no longer matches", i, j))
     for rid, i in old_ids.items():
         if rid not in new_ids:
@@ -169,7 +169,7 @@ def _table_diff_general(old, new, book_old, book_new, vo, mo, mn, univ, limit, b
     shown: list[tuple] = []
     try:
         for box, what, i, j in cands:
-            if not all(box) or any(_subset(box, b) for b in shown):
+            if not all(box) or any(subset(box, b) for b in shown):
                 continue
             differ, same = [], []
             walk(box, differ, same, 10_000)
@@ -182,7 +182,7 @@ def _table_diff_general(old, new, book_old, book_new, vo, mo, mn, univ, limit, b
         walk(univ, rest, None, 300)
     except Budget:
         return out[:limit]
-    rest = [x for x in rest if not any(_subset(x[0], b) for b in shown)]
+    rest = [x for x in rest if not any(subset(x[0], b) for b in shown)]
     merged = True
     while merged:
         merged = False

@@ -9,22 +9,22 @@ from decide.model.ir import Book, Literal, Table
 from decide.tools.analysis.partition import Variable
 
 
-def _keys(table: Table) -> list:
+def rule_keys(table: Table) -> list:
     return [tuple(o.expr for o in r.outputs) for r in table.rules]
 
 
-def _outputs_const(table: Table) -> bool:
+def outputs_const(table: Table) -> bool:
     return all(isinstance(o.expr, Literal) for r in table.rules for o in r.outputs)
 
 
-def _order(book: Optional[Book], table: Table) -> Optional[list[int]]:
+def rule_order(book: Optional[Book], table: Table) -> Optional[list[int]]:
     """The order in which a table whose first match wins (FIRST, PRIORITY) tries its
     rules; None for other policies, or when it depends on the case (e.g. PRIORITY with
     computed outputs)."""
     hp = table.hit_policy
     if hp.order is None:
         return None
-    outputs = [tuple(o.expr.value for o in r.outputs) for r in table.rules] if _outputs_const(table) else None
+    outputs = [tuple(o.expr.value for o in r.outputs) for r in table.rules] if outputs_const(table) else None
     return hp.order(book, table, outputs)
 
 

@@ -11,11 +11,11 @@ from decide.model.ir import (
 )
 from decide.model.values import in_allowed
 from decide.model.walk import Visitor
-from decide.tools.analysis.constants import _UNKNOWN, const_value
-from decide.tools.analysis.values import _is_num, _norm
+from decide.tools.analysis.constants import UNKNOWN, const_value
+from decide.tools.analysis.values import is_num, normal_form
 
 
-def _field_reference(table: Table, key: str, idxs, groups, book, tests):
+def field_reference(table: Table, key: str, idxs, groups, book, tests):
     """A numeric column whose cells compare it with one other numeric field only
     (``> available_limit_yen``, ``-``) is the difference of the two compared with 0,
     when neither field is tested elsewhere: (other field, test rewrite, expression, type)."""
@@ -53,7 +53,7 @@ def _field_reference(table: Table, key: str, idxs, groups, book, tests):
     return other, rewrite, Arith("-", Name(col.field), Name(other)), type_
 
 
-def _derivable(table: Table, key: str, col: InputColumn, groups, book) -> Optional[set]:
+def derivable(table: Table, key: str, col: InputColumn, groups, book) -> Optional[set]:
     """The fields of an expression header when the column can be analysed as a free
     variable: numeric fields that no other column and no cell tests."""
     from decide.compile.resolve import referenced_fields
@@ -90,21 +90,21 @@ class _Inverse(Visitor):
         try:
             if lf and not rf:
                 r = eval_expr(e.right, env)
-                if not _is_num(r):
+                if not is_num(r):
                     return None
                 t = {"+": lambda: target - r, "-": lambda: target + r,
                      "*": lambda: None if r == 0 else Decimal(target) / Decimal(r),
                      "/": lambda: target * r}.get(e.op, lambda: None)()
-                return _invert(e.left, t, f, env)
+                return invert(e.left, t, f, env)
             if rf and not lf:
                 left = eval_expr(e.left, env)
-                if not _is_num(left):
+                if not is_num(left):
                     return None
                 t = {"+": lambda: target - left, "-": lambda: left - target,
                      "*": lambda: None if left == 0 else Decimal(target) / Decimal(left),
                      "/": lambda: None if target == 0 else Decimal(left) / Decimal(target)}.get(
                     e.op, lambda: None)()
-                return _invert(e.right, t, f, env)
+                return invert(e.right, t, f, env)
         except (ArithmeticError, TypeError):
             return None
         return None
@@ -113,14 +113,14 @@ class _Inverse(Visitor):
         return None
 
 
-def _invert(e, target, f: str, env: dict):
+def invert(e, target, f: str, env: dict):
     """The value of field f for which expression e equals target (others fixed), or None."""
     if target is None:
         return None
     return _Inverse().visit(e, target, f, env)
 
 
-def _solve(expr, target, fields: set, book: Book) -> Optional[dict]:
+def solve_field(expr, target, fields: set, book: Book) -> Optional[dict]:
     """Field values (within their allowed values) for which expr == target, or None."""
     import itertools
     from decide.runtime.reference import eval_expr
@@ -135,8 +135,8 @@ def _solve(expr, target, fields: set, book: Book) -> Optional[dict]:
             vals = list(fl.allowed)[:4]
         out = []
         for v in vals:
-            if v is not _UNKNOWN and v is not None and in_allowed(v, fl.allowed) and v not in out:
-                out.append(_norm(fl.type, v) if fl.type is Type.INTEGER else v)
+            if v is not UNKNOWN and v is not None and in_allowed(v, fl.allowed) and v not in out:
+                out.append(normal_form(fl.type, v) if fl.type is Type.INTEGER else v)
         return out
 
     for f in names:
@@ -144,12 +144,12 @@ def _solve(expr, target, fields: set, book: Book) -> Optional[dict]:
         pools = [candidates(g) for g in others]
         for combo in itertools.islice(itertools.product(*pools), 64):
             env = dict(zip(others, combo))
-            v = _invert(expr, target, f, env)
+            v = invert(expr, target, f, env)
             if v is None:
                 continue
             fl = book.fields[f]
             if fl.type is Type.INTEGER:
-                if not _is_num(v) or v != int(v):
+                if not is_num(v) or v != int(v):
                     continue
                 v = int(v)
             if not in_allowed(v, fl.allowed):

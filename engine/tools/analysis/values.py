@@ -10,10 +10,10 @@ from decide.model.ir import Type
 from decide.model.values import Version
 
 
-_EMPTY = object()  # "this cell holds no value of the type"
+EMPTY = object()  # "this cell holds no value of the type"
 
 
-def _is_num(x):
+def is_num(x):
     return isinstance(x, (int, Decimal)) and not isinstance(x, bool)
 
 
@@ -26,7 +26,7 @@ def _between_int(a, b):
         return hi
     if hi is None:
         return lo
-    return lo if lo <= hi else _EMPTY
+    return lo if lo <= hi else EMPTY
 
 
 def _between_num(a, b):
@@ -47,8 +47,8 @@ def _between_date(a, b):
     if lo is None and hi is None:
         return _dt.date(2024, 1, 1)
     r = _between_int(lo, hi)
-    if r is _EMPTY or not (1 <= r <= _dt.date.max.toordinal()):
-        return _EMPTY
+    if r is EMPTY or not (1 <= r <= _dt.date.max.toordinal()):
+        return EMPTY
     return _dt.date.fromordinal(r)
 
 
@@ -64,7 +64,7 @@ def _between_version(a, b):
         return Version("1.0.0")
     if a is None:
         z = Version("0")
-        return z if z < b else _EMPTY
+        return z if z < b else EMPTY
     ta = _vtuple(a)
     if b is None:
         first = ta[0] if ta else 0
@@ -76,27 +76,27 @@ def _between_version(a, b):
         v = Version(".".join(str(x) for x in cand) if cand else "0")
         if a < v < b:
             return v
-    return _EMPTY
+    return EMPTY
 
 
 _TEXT_CANDIDATES = ("other", "x", "zz", "a", "m", "A", "0", "~", "")
 
 
-def _between_text(a, b, avoid=()):
+def between_text(a, b, avoid=()):
     for c in _TEXT_CANDIDATES:
         if (a is None or c > a) and (b is None or c < b) and c not in avoid:
             return c
     if a is None:
-        return "" if b != "" else _EMPTY
+        return "" if b != "" else EMPTY
     for suffix in ("a", "0", "\x00"):
         c = a + suffix
         if b is None or c < b:
             return c
-    return _EMPTY
+    return EMPTY
 
 
 def between(type_: Type, a, b):
-    """A value of ``type_`` strictly between a and b (None = unbounded), or _EMPTY."""
+    """A value of ``type_`` strictly between a and b (None = unbounded), or EMPTY."""
     try:
         if type_ is Type.INTEGER:
             return _between_int(a, b)
@@ -107,17 +107,17 @@ def between(type_: Type, a, b):
         if type_ is Type.VERSION:
             return _between_version(a, b)
         if type_ is Type.TEXT:
-            return _between_text(a, b)
+            return between_text(a, b)
     except (TypeError, ValueError, ArithmeticError, OverflowError):
-        return _EMPTY
-    return _EMPTY
+        return EMPTY
+    return EMPTY
 
 
-def _fits(type_: Type, v) -> bool:
+def fits(type_: Type, v) -> bool:
     if type_ is Type.INTEGER:
-        return _is_num(v) and v == int(v)
+        return is_num(v) and v == int(v)
     if type_ is Type.NUMBER:
-        return _is_num(v)
+        return is_num(v)
     if type_ is Type.DATE:
         return isinstance(v, _dt.date)
     if type_ is Type.VERSION:
@@ -129,7 +129,7 @@ def _fits(type_: Type, v) -> bool:
     return False
 
 
-def _norm(type_: Type, v):
-    if type_ is Type.INTEGER and _is_num(v):
+def normal_form(type_: Type, v):
+    if type_ is Type.INTEGER and is_num(v):
         return int(v)
     return v
