@@ -95,3 +95,27 @@ def test_a_planted_threshold_deep_in_card_eligibility_is_caught_minimally(tmp_pa
     assert rb.decide("card_eligibility", case).outputs["card_status"] == "issuable"
     # every field left is needed: without any one of them the invariant holds
     assert any(f[0] == "TrackRecordMonths" for f in failures[0].fired)
+
+
+def test_two_different_counterexamples_give_one_failure_not_a_traceback(tmp_path):
+    """A property broken in two ways (an overlap error on some cases, a false THEN on
+    others) is one failure with a counterexample: hypothesis's multiple-bug report
+    (an ExceptionGroup) never escapes verify."""
+    write_workbook(
+        tmp_path / "b" / "book.xlsx",
+        glossary=[("amount", "integer", "[0..100]"), ("ok", "boolean")],
+        tables=[table("Limit", "UNIQUE", ["INPUT amount", "OUTPUT ok"],
+                      [[1, "[0..10]", False], [2, "[5..100]", True], [3, "> 100", True]])],
+        sheets=[invariants_sheet("Limit", [["always_ok", "", "ok = true"]])])
+    for seed in range(4):
+        failures = check_invariants(tmp_path / "b", examples=200, seed=seed)
+        assert [f.prop.id for f in failures] == ["always_ok"]
+        f = failures[0]  # the counterexample, fed back, breaks the invariant
+        try:
+            assert decide.load(tmp_path / "b").decide("Limit", f.case).outputs["ok"] is not True
+        except decide.EvaluationError:
+            pass  # two rules match
+    from decide.app.cli import main
+    from click.testing import CliRunner
+    r = CliRunner().invoke(main, ["verify", str(tmp_path / "b"), "--examples", "200"])
+    assert r.exit_code == 1 and "always_ok" in r.output and "Traceback" not in r.output, r.output

@@ -309,12 +309,13 @@ def check_property(runner: _Runner, suite: InvariantSuite, prop: Invariant, *, e
 
     test = settings(max_examples=examples, database=None, deadline=None, derandomize=seed is None and False,
                     suppress_health_check=list(HealthCheck), print_blob=False,
+                    report_multiple_bugs=False,
                     phases=[Phase.explicit, Phase.generate, Phase.shrink])(given(strategy)(body))
     if seed is not None:
         test = _seed(seed)(test)
     try:
         test()
-    except AssertionError:
+    except (AssertionError, ExceptionGroup):  # one counterexample is enough; the last one found
         return _minimize(runner, suite, prop, failures[-1]) if failures else None
     except Unsatisfiable:
         return None
