@@ -588,3 +588,19 @@ def test_decide_why_bad_input_exits_2(book):
     assert r.exit_code == 2 and "FIELD=VALUE" in r.output
     r = CliRunner().invoke(main, ["why", case, "--want", "allowd=true", "--tables", TABLES])
     assert r.exit_code == 2 and 'did you mean "allowed"' in r.output
+
+
+def test_the_rulebook_answers_counterfactuals_itself(book):
+    """``book.counterfactuals(name, facts, want=…)``: the embedding API gives the same
+    answer as the tool, and loading decide does not load the analysis until asked."""
+    facts = json.loads((ROOT / "examples" / "purchase_gift_card_amazon.json").read_text(encoding="utf-8"))
+    name = facts.pop("decision")
+    want = {"allowed": True}
+    via_book = book.counterfactuals(name, facts, want=want).to_dict()
+    assert via_book == counterfactuals(book, name, facts, want).to_dict()
+    assert via_book["options"]
+    import subprocess
+    import sys
+    code = "import sys, decide; print('decide.tools.analysis' in sys.modules, 'decide.tools.why' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
