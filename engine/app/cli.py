@@ -13,6 +13,7 @@ import sys
 import click
 
 from decide.app import casejson, cli_check, cli_why
+from decide.app import cli_show
 from decide.app.casejson import EXIT_FAIL, EXIT_OK, CaseJSONError
 from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook
 from decide.model.errors import CaseError, EvaluationError, did_you_mean
@@ -250,7 +251,8 @@ def serve_cmd(tables, engine_name, host, port, threads, watch):
         pass
 
 
-COMMANDS = (run, batch, test_cmd, tables_cmd, serve_cmd, *cli_check.COMMANDS, *cli_why.COMMANDS)
+COMMANDS = (run, batch, test_cmd, tables_cmd, serve_cmd, *cli_check.COMMANDS, *cli_why.COMMANDS,
+            *cli_show.COMMANDS)
 for _cmd in COMMANDS:
     main.add_command(_cmd)
 
