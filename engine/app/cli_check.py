@@ -92,29 +92,45 @@ def verify_cmd(directory, seed, examples, decisions, fmt):
 @click.option("--decision", default=None, help="The decision to run the cases through.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit", type=int, default=50, show_default=True, help="Changed cases shown per decision.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def diff_cmd(old, new, cases, generate, decision, seed, limit, fmt):
+@click.option("--lint/--no-lint", "with_lint", default=None,
+              help="List the lint findings only NEW has (default: with --format markdown).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="markdown: a summary for a pull request.")
+def diff_cmd(old, new, cases, generate, decision, seed, limit, with_lint, fmt):
     """Show what an edit changes: per table the rules and cells that changed (and the
-    cases a table now decides differently), per decision the cases whose outputs
-    change, old → new.  Exit 1 when anything changed.
+    regions of cases it now decides differently), the Glossary, Tests and Invariants
+    edits, per decision the cases whose outputs change, old → new, and (--lint) the
+    lint findings the edit brings.
+
+    Exit 0 when nothing changed, 1 when anything did (so a script or CI job can tell),
+    2 when OLD or NEW does not load.
 
     \b
     Example:
       decide diff tables_before/ tables/ --generate 500
       decide diff tables_before/ tables/ --cases corpus.jsonl --decision purchase_restriction
+      decide diff base/tables/ tables/ --generate 200 --format markdown > summary.md
     """
     from decide.model.errors import WorkbookError
     from decide.tools.diff import diff, format_text
     for p in (old, new):
         load_rulebook(p)  # a clear message and exit 2 when a side does not load
+    if with_lint is None:
+        with_lint = fmt == "markdown"
     try:
         rep = diff(old, new, cases=cases, generate=generate, decision=decision, seed=seed)
     except WorkbookError:  # pragma: no cover (checked above)
         sys.exit(EXIT_BAD)
     except (OSError, ValueError) as e:
         fail(str(e))
+    if with_lint:
+        from decide.tools.diff_lint import add_new_lint
+        add_new_lint(rep)
     if fmt == "json":
         click.echo(dumps(rep.to_dict()))
+    elif fmt == "markdown":
+        from decide.tools.diff_markdown import format_markdown
+        click.echo(format_markdown(rep, old=old, new=new, limit=limit))
     else:
         click.echo(format_text(rep, limit=limit))
     sys.exit(EXIT_FAIL if rep.changed else EXIT_OK)

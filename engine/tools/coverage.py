@@ -8,51 +8,12 @@ The report workbook itself is written by ``decide.tools.report``.
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
-from decide.model.ir import Book, Loc
-
-PASS_FILL = "C6EFCE"  # Excel's "good" green
-FAIL_FILL = "FFC7CE"  # Excel's "bad" red
-NONE_FILL = "FFEB9C"  # Excel's "neutral" amber
-HEAD_FILL = "DDEBF7"
-
-
-@dataclass
-class RuleCoverage:
-    table: str
-    rule: str
-    index: int
-    loc: Loc
-    hits: int
-    cases: list  # ids of the cases that fired it (first few)
-
-
-def rule_hits(book: Book, outcomes) -> dict[tuple[str, int], list[str]]:
-    """(table, rule index) → ids of the test cases that fired it."""
-    hits: dict[tuple[str, int], list[str]] = {(t.name, r.index): [] for t in book.tables.values()
-                                              for r in t.rules}
-    for o in outcomes:
-        seen = set()
-        for f in o.fired:
-            key = (f.table, f.index)
-            if key in hits and key not in seen:
-                hits[key].append(o.case.id)
-                seen.add(key)
-    return hits
-
-
-def coverage(book: Book, outcomes) -> list[RuleCoverage]:
-    hits = rule_hits(book, outcomes)
-    out = []
-    for t in book.tables.values():
-        for r in t.rules:
-            ids = hits[(t.name, r.index)]
-            out.append(RuleCoverage(t.name, str(r.id), r.index, r.loc, len(ids), ids[:5]))
-    return out
+from decide.model.ir import Book
+# the report's colours, write_report and the hits are used from here too
+from decide.tools.report import FAIL_FILL, HEAD_FILL, NONE_FILL, PASS_FILL, write_report  # noqa: F401
+from decide.tools.rule_hits import RuleCoverage, coverage, rule_hits  # noqa: F401
 
 
 def uncovered_text(book: Book, outcomes) -> str:
@@ -77,9 +38,3 @@ def after_tests(rulebook, outcomes, report: Optional[str] = None) -> str:
         path = write_report(rulebook, outcomes, report)
         text += f"\nReport written to {path}"
     return text
-
-
-def write_report(rulebook, outcomes, path: str | os.PathLike) -> Path:
-    """Write the results workbook (``decide.tools.report``); returns its path."""
-    from decide.tools.report import write_report as write
-    return write(rulebook, outcomes, path)

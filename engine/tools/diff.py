@@ -3,11 +3,14 @@
 Per table: rules added, removed or moved, and every changed cell (old text → new
 text, with its place); for single-hit tables whose columns did not change, the exact
 regions of cases where the table now decides differently (``analysis.table_diff``),
-each with an example.  Per decision: the cases whose outputs change, old → new —
+each with an example.  The Glossary, Tests and Invariants edits (``diff_sheets``).
+Per decision: the cases whose outputs change, old → new —
 cases from a corpus (``--cases corpus.jsonl``, one JSON object of facts per line,
 with an optional ``"decision"`` key) or generated (``--generate N``: N cases per
 affected decision, drawn from the Glossary with the boundary values of both versions,
-plus the examples of the exact regions).
+plus the examples of the exact regions).  On request, the lint findings the new
+version has and the old one had not (``diff_lint``).  As text here, as Markdown in
+``diff_markdown``.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Optional
 
 from decide.tools.analysis import RegionChange, table_diff
+from decide.tools.diff_sheets import SheetEdit, compare_sheets
 from decide.model.errors import CaseError, EvaluationError
 from decide.model.ir import Book, Field, Loc, RangeTest, Table, Type
 from decide.model.values import Version, show, to_json
@@ -61,10 +65,17 @@ class DiffReport:
     tables: list[TableChange]
     cases: dict[str, list[CaseChange]]  # decision → changed cases
     evaluated: dict[str, int]  # decision → cases evaluated
+    sheets: list[SheetEdit] = field(default_factory=list)  # Glossary, Tests, Invariants edits
+    lint_new: Optional[list] = None  # lint findings only the new version has (None: not run,
+    # see diff_lint.add_new_lint)
+    books: tuple = field(default=(), repr=False, compare=False)  # (old, new) as loaded
 
     @property
     def changed(self) -> bool:
-        return bool(self.tables) or any(self.cases.values())
+        return bool(self.tables) or bool(self.sheets) or any(self.cases.values())
+
+    def edits(self, kind: str) -> list[SheetEdit]:
+        return [e for e in self.sheets if e.kind == kind]
 
     def to_dict(self) -> dict:
         return {
@@ -81,6 +92,10 @@ class DiffReport:
             "decisions": {d: {"evaluated": self.evaluated.get(d, 0), "changed": [
                 {"source": c.source, "case": c.case, "old": _jsonable(c.old), "new": _jsonable(c.new),
                  "fields": c.fields} for c in cs]} for d, cs in self.cases.items()},
+            # present only when there is something to say (or lint was asked for)
+            **{kind: [e.to_dict() for e in self.edits(kind)]
+               for kind in ("glossary", "tests", "invariants") if self.edits(kind)},
+            **({} if self.lint_new is None else {"lint_new": [d.to_dict() for d in self.lint_new]}),
         }
 
 
@@ -334,7 +349,7 @@ def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[
                         extra.append({k: _raw(v) for k, v in r.witness.items()})
             for k, facts in enumerate(extra + generate_cases([old, new], d, generate, seed)):
                 check(d, f"generated #{k + 1}", facts)
-    return DiffReport(tables, out, evaluated)
+    return DiffReport(tables, out, evaluated, compare_sheets(old, new), books=(old, new))
 
 
 def _decisions_taking(book: Book, facts: dict) -> list[str]:
@@ -352,9 +367,19 @@ def _show_out(v) -> str:
     return show(v)
 
 
+def brief_error(message: str) -> str:
+    """A case error without the list of allowed values (the Glossary edit shows what
+    changed in it; the list is the same on every line)."""
+    return message.split("; allowed values: ")[0]
+
+
 def _change(f: str, a, b) -> str:
     if f == "error":
-        return f"error: {a or '-'} → {b or '-'}"
+        if a and not b:
+            return f"was refused ({brief_error(a)}), now decided"
+        if b and not a:
+            return f"now refused: {brief_error(b)}"
+        return f"refused: {brief_error(a)} → {brief_error(b)}"
     if isinstance(a, list) and isinstance(b, list):
         plus = [x for x in b if x not in a]
         minus = [x for x in a if x not in b]
@@ -394,15 +419,35 @@ def format_text(rep: DiffReport, *, limit: int = 50) -> str:
                     lines.append(f"    {r.what} when {r.region}: the result changes (e.g. {ex})")
                 else:
                     lines.append(f"    decides differently when {r.region} (e.g. {ex})")
+    for kind, title in (("glossary", "Glossary"), ("tests", "Tests"), ("invariants", "Invariants")):
+        edits = rep.edits(kind)
+        if edits:
+            lines.append(f"{title}:")
+            lines.extend(f"  {e.describe()}" for e in edits)
     if rep.evaluated:
         lines.append("Decisions:")
         for d, n in rep.evaluated.items():
             cs = rep.cases.get(d, [])
             lines.append(f"  {d}: {len(cs)} of {n} case{'s' if n != 1 else ''} change")
             for c in cs[:limit]:
-                facts = json.dumps(c.case, ensure_ascii=False, default=str)
-                change = "; ".join(_change(f, c.old.get(f), c.new.get(f)) for f in c.fields)
-                lines.append(f"    {c.source} {facts}: {change}")
+                lines.append(f"    {c.source} {case_facts(c)}: {case_change(c)}")
             if len(cs) > limit:
                 lines.append(f"    … and {len(cs) - limit} more")
+    if rep.lint_new is not None:
+        if rep.lint_new:
+            lines.append("New lint findings:")
+            for d in rep.lint_new:
+                name = getattr(d, "name", "")
+                lines.append(f"  {d.severity.upper()} {d.code} {name}  {d.loc}: {d.message}")
+        else:
+            lines.append("New lint findings: none.")
     return "\n".join(lines)
+
+
+def case_facts(c: CaseChange) -> str:
+    return json.dumps(c.case, ensure_ascii=False, default=str)
+
+
+def case_change(c: CaseChange) -> str:
+    """What changed in one case's outputs: ``card_status "issuable" → "recovering"; …``."""
+    return "; ".join(_change(f, c.old.get(f), c.new.get(f)) for f in c.fields)

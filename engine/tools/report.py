@@ -37,9 +37,13 @@ from copy import copy
 from pathlib import Path
 
 from decide.model.ir import Book, Loc
-from decide.tools.coverage import FAIL_FILL, HEAD_FILL, NONE_FILL, PASS_FILL, coverage, rule_hits
+from decide.tools.rule_hits import coverage, rule_hits
 from decide.tools.testing import show_value
 
+PASS_FILL = "C6EFCE"  # Excel's "good" green
+FAIL_FILL = "FFC7CE"  # Excel's "bad" red
+NONE_FILL = "FFEB9C"  # Excel's "neutral" amber
+HEAD_FILL = "DDEBF7"
 SUMMARY = "Test results"
 MAX_WIDTH = 50  # a column's width in characters; longer text wraps
 HEADER_WIDTH = 16  # a header name alone does not widen its column past this (it wraps)
