@@ -93,6 +93,8 @@ def _field_changes(a: Field, b: Field) -> list[str]:
         out.append(f"label {a.label or '(empty)'} → {b.label or '(empty)'}")
     if a.description != b.description:
         out.append("description changed")
+    if a.changeable != b.changeable:
+        out.append(f"changeable {a.changeable or 'no'} → {b.changeable or 'no'}")
     return out
 
 
