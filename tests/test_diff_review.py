@@ -166,3 +166,18 @@ def test_a_tests_only_edit_is_a_change_and_no_edit_is_none(tmp_path):
     r = _run(TABLES, _copy(tmp_path / "same"), "--format", "markdown")
     assert r.exit_code == 0
     assert "**No change.**" in r.stdout
+
+
+def test_a_glossary_edit_of_label_and_changeable_is_listed(tmp_path):
+    d = _copy(tmp_path / "tables")
+    wb = load_workbook(d / "card_eligibility.xlsx")
+    g = wb["Glossary 用語"]
+    head = [c.value for c in g[2]]
+    row = _row(g, "use_count")
+    was = row[head.index("Changeable")].value
+    row[head.index("Changeable")].value = "no"
+    row[head.index("Label")].value = "利用回数（回）"
+    wb.save(d / "card_eligibility.xlsx")
+    r = _run(TABLES, d)
+    assert r.exit_code == 1
+    assert f"field use_count changed: label 利用回数 → 利用回数（回）; changeable {was} → no" in r.stdout

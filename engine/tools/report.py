@@ -207,7 +207,7 @@ def fit_rows(ws, first_row: int) -> None:
             if c.value is None or not (c.alignment and c.alignment.wrap_text) or (dim and dim.hidden):
                 continue
             width = (dim.width if dim else None) or 9
-            room = max(1.0, (width - 1) * 0.95)  # words do not fill a line exactly
+            room = max(1.0, (width - 1) * 0.9)  # words do not fill a line exactly
             n = sum(max(1, -(-text_width(part) // room)) for part in str(c.value).splitlines() or [""])
             lines = max(lines, int(n))
         if lines > 1:
