@@ -14,8 +14,10 @@ from openpyxl import load_workbook
 
 import decide
 from decide.app.http import Service
+from decide.app.http_security import Access
 
 TABLES = Path(__file__).resolve().parents[1] / "tables"
+ADMIN = "admin-token-for-the-tests-0123456789"
 
 
 @pytest.fixture()
@@ -23,7 +25,7 @@ def server(tmp_path):
     from waitress import create_server
     copy = tmp_path / "tables"
     shutil.copytree(TABLES, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    app = Service(decide.load(copy))
+    app = Service(decide.load(copy), access=Access(admin_token=ADMIN))
     srv = create_server(app, host="127.0.0.1", port=0, threads=8)
     def run():
         try:
@@ -41,7 +43,11 @@ def server(tmp_path):
 
 def call(url, path, body=None, method=None):
     data = body if isinstance(body, bytes) else (None if body is None else json.dumps(body).encode())
-    req = urllib.request.Request(url + path, data=data, method=method or ("POST" if data is not None else "GET"))
+    headers = {"Content-Type": "application/json"}
+    if path == "/reload":
+        headers["Authorization"] = f"Bearer {ADMIN}"
+    req = urllib.request.Request(url + path, data=data, method=method or ("POST" if data is not None else "GET"),
+                                 headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, json.loads(r.read())
@@ -88,6 +94,9 @@ def test_decide_health_and_decisions(server):
     ("/decide", {"category": "books"}, None, 400, "which decision"),
     ("/decide/purchase_restriction", None, "GET", 405, "POST"),
     ("/elsewhere", None, None, 404, "no such path"),
+    ("/decide", {"decision": ["card_eligibility"]}, None, 400, "name of a decision"),
+    ("/decide/purchase_restriction", b'{"category": "books", "amount_yen": 1e600000}', None, 400, "out of range"),
+    ("/decide/purchase_restriction", b'{"category": "\\ud800"}', None, 400, "surrogate"),
     ("/decide/purchase_restriction", b"\xff\xfe", None, 400, "not valid JSON"),
     ("/decide/purchase_restriction", b"[" * 100000 + b"]" * 100000, None, 400, "not valid JSON"),
 ])

@@ -226,25 +226,58 @@ def tables_cmd(directory, fmt, source_of):
 @ENGINE_OPT
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0 picks a free one).")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes: 1 serves with waitress in this process, 2 or more with gunicorn.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Threads (per worker process).")
 @click.option("--watch", default=None, type=float, metavar="SECONDS",
               help="Reload the workbooks when one changes (checked every SECONDS).")
-def serve_cmd(tables, engine_name, host, port, threads, watch):
+@click.option("--admin-token-file", type=click.Path(dir_okay=False), default=None,
+              help="File whose first line is the admin token (else $DECIDE_ADMIN_TOKEN); "
+                   "without one, POST /reload is off.")
+@click.option("--token-file", type=click.Path(dir_okay=False), default=None,
+              help="File of bearer tokens (one a line) that decision requests must carry.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Host header names to answer (repeatable; '*' for any). "
+                   "Default: the loopback names when bound to loopback, else any.")
+@click.option("--max-body", default=1 << 20, show_default=True, type=click.IntRange(2, 1 << 20),
+              help="Largest request body, in bytes.")
+@click.option("--connection-limit", default=1000, show_default=True, type=click.IntRange(1, 100000),
+              help="Open connections (per worker process).")
+@click.option("--idle-timeout", default=30.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds before an idle connection is closed.")
+@click.option("--access-log", is_flag=True, help="One JSON line per request on stderr.")
+@click.option("--server", "server_name", type=click.Choice(["waitress", "gunicorn"]), default=None,
+              help="HTTP server (default: waitress for 1 worker, gunicorn for more).")
+def serve_cmd(tables, engine_name, host, port, workers, threads, watch, admin_token_file, token_file,
+              allowed_hosts, max_body, connection_limit, idle_timeout, access_log, server_name):
     """Serve decisions over HTTP (JSON in, JSON out).
 
     \b
     POST /decide/<decision>  a JSON object of facts → the result
-    GET  /decisions, GET /health, POST /reload
+    GET  /decisions, /openapi.json, /metrics, /health, /ready
+    POST /reload  (admin: needs --admin-token-file or $DECIDE_ADMIN_TOKEN)
     \b
     Example:
-      decide serve --port 8080 --watch 2
-      curl -s localhost:8080/decide/purchase_restriction -d '{"category": "gift_card", "amount_yen": 5000}'
+      decide serve --port 8080 --watch 2 --workers 2
+      curl -s localhost:8080/decide/purchase_restriction -H 'Content-Type: application/json' \\
+           -d '{"category": "gift_card", "amount_yen": 5000}'
     """
-    from decide.app.http import serve
+    from decide.app.http_security import Access, TokenError, admin_token, default_hosts, read_tokens
+    from decide.app.server import Limits, serve
+    try:
+        access = Access(admin_token=admin_token(admin_token_file),
+                        tokens=read_tokens(token_file) if token_file else (),
+                        allowed_hosts=(None if "*" in allowed_hosts else tuple(allowed_hosts))
+                        if allowed_hosts else default_hosts(host))
+    except TokenError as e:
+        fail(str(e))
     book = load_rulebook(tables, engine_name)
+    limits = Limits(connection_limit=connection_limit, idle_timeout=idle_timeout, max_body=max_body)
     try:
         serve(book, host=host, port=port, threads=threads, watch=watch,
-              ready=lambda msg: click.echo(msg, err=True))
+              ready=lambda msg: click.echo(msg, err=True), access=access, limits=limits,
+              workers=workers, server=server_name, access_log=access_log)
     except OSError as e:
         fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
     except KeyboardInterrupt:

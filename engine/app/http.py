@@ -1,189 +1,385 @@
-"""The HTTP service: a small WSGI application over one Rulebook, served by waitress.
+"""The HTTP service: a WSGI application over one Rulebook (``decide.app.server`` serves it).
 
-    GET  /health               {"status": "ok", "tables": N, "decisions": N, "loaded_at": "..."}
+    GET  /health               liveness, and the version each worker serves
+    GET  /ready                readiness: 200, or 503 while the server drains
     GET  /decisions            every decision with its kind, inputs and outputs
+    GET  /openapi.json         the OpenAPI 3.1 contract, generated from the Glossary
+    GET  /metrics              Prometheus metrics
     POST /decide/<decision>    body: a JSON object of facts → the Result as JSON
     POST /decide               body: facts with a "decision" key
-    POST /reload               load the workbooks again (the old version stays on error)
+    POST /reload               admin: load the workbooks again (the old version stays on error)
     GET  /, GET /form, POST /why/<decision>   the support page (``page.py``)
 
-Errors are JSON ``{"error": {...}}``: 400 bad JSON or a bad case, 404 an unknown
-decision or path, 405 a wrong method, 413 a body over the limit, 422 an evaluation
-error (UNIQUE/ANY violated) or workbooks that do not load on /reload.  The Rulebook
-is thread-safe and swaps a reloaded version in whole, so no request is dropped or
-sees half a table set.
+Every request is checked in this order: the Host header against the allow-list
+(421), the route (404) and method (405), the bearer token (401; 403 for admin
+endpoints when no admin token is configured), the Content-Type (415: JSON only), the
+body's length before it is read (413), then the JSON (400, within casejson's bounds).
+Errors are JSON ``{"error": {"message": ...}}`` and never name a file on the server.
+Statuses: 400 bad JSON or a bad case, 404 an unknown decision or path, 422 an
+evaluation error (UNIQUE/ANY violated) or workbooks that do not load on /reload.
+The Rulebook swaps a reloaded version in whole, so no request sees half a table set.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import os
+import re
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
 from decide import CaseError, EvaluationError, Rulebook, WorkbookError
 from decide.app import casejson, page
+from decide.app.http_security import Access
+from decide.app.reloading import POLL, Stamp, content_version, fingerprint
 from decide.model.errors import did_you_mean
 
 MAX_BODY = casejson.MAX_BYTES
 
-_STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed",
-           413: "413 Payload Too Large", 422: "422 Unprocessable Entity", 500: "500 Internal Server Error"}
+_STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden",
+           404: "404 Not Found", 405: "405 Method Not Allowed", 413: "413 Payload Too Large",
+           415: "415 Unsupported Media Type", 421: "421 Misdirected Request",
+           422: "422 Unprocessable Entity", 500: "500 Internal Server Error", 503: "503 Service Unavailable"}
+_JSON = "application/json; charset=utf-8"
+_COMMON = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+
+# route → (method, handler name, who may call: "open" | "client" | "admin")
+ROUTES = {
+    "/health": ("GET", "_health", "open"),
+    "/ready": ("GET", "_ready", "open"),
+    "/decisions": ("GET", "_decisions", "client"),
+    "/openapi.json": ("GET", "_openapi", "client"),
+    "/metrics": ("GET", "_metrics", "client"),
+    "/reload": ("POST", "_reload", "admin"),
+    "/decide": ("POST", "_decide", "client"),
+}
 
 
-def _json(status: int, body, start_response) -> list[bytes]:
-    data = casejson.dumps(body, pretty=False).encode("utf-8")
-    start_response(_STATUS[status], [("Content-Type", "application/json; charset=utf-8"),
-                                     ("Content-Length", str(len(data)))])
-    return [data]
+class Reply(Exception):
+    """A finished answer raised from deep inside a handler: (status, JSON body, headers)."""
+
+    def __init__(self, status: int, body, headers=(), decision: str = ""):
+        self.status, self.body, self.headers, self.decision = status, body, list(headers), decision
 
 
-def _error(status: int, message: str, start_response, **extra) -> list[bytes]:
-    return _json(status, {"error": {"message": message, **extra}}, start_response)
+def _err(status: int, message: str, headers=(), **extra) -> Reply:
+    return Reply(status, {"error": {"message": message, **extra}}, headers)
 
 
 class Service:
     """The WSGI application.  ``watch`` (seconds) reloads the workbooks when a file
-    under the tables directory changes."""
+    under the tables directory changes; ``access`` (``http_security.Access``) says who
+    may call what (by default: decisions open, admin endpoints off, any Host);
+    ``max_body`` bounds request bodies; ``metrics`` False turns /metrics off;
+    ``access_log`` receives one JSON line per request; ``stamp`` (a shared
+    ``reloading.Stamp``) makes a reload reach every worker process.  ``start`` False
+    defers the background thread (watch and stamp) to ``start()``, for a server that
+    forks workers after creating the application."""
 
-    def __init__(self, rulebook: Rulebook, watch: float | None = None):
+    def __init__(self, rulebook: Rulebook, watch: float | None = None, *, access: Access | None = None,
+                 max_body: int = MAX_BODY, metrics: bool = True,
+                 access_log: Callable[[str], None] | None = None, stamp: Stamp | None = None,
+                 start: bool = True):
         self.book = rulebook
-        self.loaded_at = _now()
+        self.access = access or Access()
+        self.max_body = min(max_body, casejson.MAX_BYTES)
+        self.access_log = access_log
+        self.stamp = stamp
+        self.watch = watch
+        self.draining = False
+        self.root = Path(rulebook.path)
+        self.version, self._fp, self.loaded_at = content_version(self.root), fingerprint(self.root), _now()
+        self.generation = int(stamp.read().get("generation", 0)) if stamp else 0
+        self._spec = None
         self._stop = threading.Event()
-        self._watcher = None
-        if watch:
-            self._watcher = threading.Thread(target=self._watch, args=(watch,), daemon=True,
-                                             name="decide-watch")
-            self._watcher.start()
+        self._thread = None
+        if metrics:
+            from decide.app.metrics import Metrics
+            self.metrics = Metrics()
+        else:
+            self.metrics = None
+        if start:
+            self.start()
 
-    # -- reloading
-    def reload(self) -> dict:
-        self.book.reload()  # raises WorkbookError and keeps the old version on error
-        self.loaded_at = _now()
-        return self.health()
-
-    def _fingerprint(self):
-        root = Path(self.book.path)
-        files = [root] if root.is_file() else sorted(root.rglob("*.xlsx"))
-        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.exists())
-
-    def _watch(self, every: float):
-        last = self._fingerprint()
-        while not self._stop.wait(every):
-            now = self._fingerprint()
-            if now != last:
-                last = now
-                try:
-                    self.reload()
-                except WorkbookError as e:  # keep serving the version that loaded
-                    print(f"decide serve: reload refused, still serving the {self.loaded_at} version:\n{e}",
-                          flush=True)
+    # -- background: watching the workbooks, following the other workers' reloads
+    def start(self):
+        """Report this process's version and start the background thread, if needed
+        (after a fork: threads do not survive one)."""
+        if self.metrics:
+            self.metrics.serving(self.version, self.book.engine)
+        if self.stamp:
+            self._report()
+        if (self.watch or self.stamp) and self._thread is None:
+            self._thread = threading.Thread(target=self._background, daemon=True, name="decide-reload")
+            self._thread.start()
 
     def close(self):
         self._stop.set()
+        if self.stamp:
+            self.stamp.forget(os.getpid())
 
-    # -- requests
-    def health(self) -> dict:
-        ir = self.book.ir
-        return {"status": "ok", "engine": self.book.engine, "tables": len(ir.tables),
-                "decisions": len(ir.decisions), "loaded_at": self.loaded_at}
+    def _background(self):
+        every = min(self.watch or POLL, POLL) if self.stamp else self.watch
+        watched = self._fp
+        next_watch = time.monotonic() + (self.watch or 0)
+        while not self._stop.wait(every):
+            try:
+                if self.watch and time.monotonic() >= next_watch:
+                    next_watch = time.monotonic() + self.watch
+                    now = fingerprint(self.root)
+                    if now != watched:
+                        watched = now
+                        self._watched_change(now)
+                if self.stamp:
+                    self._follow()
+            except WorkbookError as e:  # keep serving the version that loaded
+                print(f"decide serve: reload refused, still serving version {self.version} "
+                      f"({self.loaded_at}):\n{self._public_text(str(e))}", flush=True)
+            except Exception as e:  # the thread must not die: a later look may succeed
+                print(f"decide serve: reload check failed: {type(e).__name__}", flush=True)
 
+    def _watched_change(self, now: tuple):
+        if self.stamp is None:
+            self._reload_here()
+            return
+        with self.stamp.lock():
+            if [list(x) for x in now] == self.stamp.read().get("fingerprint"):
+                return  # another worker reloaded these files already; _follow catches up
+            self._reload_here()
+            self.generation = self.stamp.bump(self.version, self._fp)
+        self._report()
+
+    def _follow(self):
+        g = int(self.stamp.read().get("generation", 0))
+        if g > self.generation:
+            self.generation = g  # once per generation, even when the files no longer load
+            try:
+                self._reload_here()
+            finally:
+                self._report()
+
+    def _report(self):
+        self.stamp.report({"version": self.version, "generation": self.generation,
+                           "loaded_at": self.loaded_at})
+
+    # -- reloading
+    def reload(self) -> dict:
+        """Load the workbooks again (raises WorkbookError and keeps the old version);
+        with a stamp, under its lock and then in every worker."""
+        if self.stamp is None:
+            self._reload_here()
+        else:
+            with self.stamp.lock():
+                self._reload_here()
+                self.generation = self.stamp.bump(self.version, self._fp)
+            self._report()
+        return self.health()
+
+    def _reload_here(self):
+        fp, version = fingerprint(self.root), content_version(self.root)
+        try:
+            self.book.reload()
+        except WorkbookError:
+            if self.metrics:
+                self.metrics.reloaded(False)
+            raise
+        self.version, self._fp, self.loaded_at, self._spec = version, fp, _now(), None
+        if self.metrics:
+            self.metrics.reloaded(True)
+            self.metrics.serving(version, self.book.engine)
+
+    # -- the WSGI entry point
     def __call__(self, environ, start_response):
-        method = environ.get("REQUEST_METHOD", "GET")
-        path = environ.get("PATH_INFO", "/").rstrip("/") or "/"
+        t0 = time.perf_counter()
+        route, decision, outcome = "other", "", None
         try:
-            if path == "/health":
-                return self._only("GET", method, start_response) or _json(200, self.health(), start_response)
-            if path == "/decisions":
-                return self._only("GET", method, start_response) or _json(200, self._decisions(), start_response)
-            if path == "/reload":
-                if (bad := self._only("POST", method, start_response)):
-                    return bad
-                try:
-                    return _json(200, self.reload(), start_response)
-                except WorkbookError as e:
-                    return _json(422, {"error": {"message": "the workbooks do not load; the previous version "
-                                                             "is still in service", **e.to_dict()}}, start_response)
-            if path == "/decide" or path.startswith("/decide/"):
-                if (bad := self._only("POST", method, start_response)):
-                    return bad
-                return self._decide(environ, path[len("/decide/"):] if path != "/decide" else None,
-                                    start_response)
-            if page.handles(path):  # the support page: GET /, GET /form, POST /why/<decision> (app/page.py)
-                return self._page(environ, method, path, start_response)
-            return _error(404, f"no such path {path}: use /decide/<decision>, /decisions, /health or /reload",
-                          start_response)
+            if (why := self.access.host_refused(environ)):
+                raise _err(421, why)
+            raw_path = environ.get("PATH_INFO", "/")
+            try:
+                path = raw_path.encode("latin-1").decode("utf-8").rstrip("/") or "/"
+            except (UnicodeError, UnicodeDecodeError):
+                raise _err(404, "no such path") from None
+            name = None
+            if path.startswith("/decide/"):
+                path, name = "/decide", path[len("/decide/"):]
+            spec = ROUTES.get(path)
+            if spec is None and page.handles(path):  # the support page (app/page.py)
+                spec = ("GET" if path in page.ROUTES else "POST", "_page", "client")
+            if spec is None:
+                raise _err(404, f"no such path: the service answers {', '.join(ROUTES)} and "
+                                "/decide/<decision>")
+            method, handler, who = spec
+            route = "page" if handler == "_page" else path.lstrip("/")
+            if environ.get("REQUEST_METHOD", "GET") != method:
+                raise _err(405, f"use {method}", [("Allow", method)])
+            if who != "open" and (refused := (self.access.admin(environ) if who == "admin"
+                                              else self.access.client(environ))):
+                status, message = refused
+                raise _err(status, message, [("WWW-Authenticate", "Bearer")] if status == 401 else ())
+            if handler == "_page":
+                reply = self._page(environ, method, path)
+            elif handler == "_decide":
+                facts = self._body(environ, required=True)
+                decision, reply = self._decide(name, facts)
+                outcome = "decided"
+            else:
+                reply = getattr(self, handler)(environ)
+        except Reply as r:
+            reply = r
+            if (decision := r.decision):
+                outcome = {400: "bad_case", 422: "evaluation_error"}.get(r.status)
         except Exception as e:  # never a traceback to the client; the server keeps running
-            return _error(500, f"internal error: {type(e).__name__}", start_response)
+            reply = _err(500, f"internal error: {type(e).__name__}")
+        status, headers = reply.status, reply.headers
+        if isinstance(reply.body, bytes):
+            data = reply.body
+        else:
+            data = casejson.dumps(reply.body, pretty=False).encode("utf-8")
+            headers = headers + [("Content-Type", _JSON)]
+        start_response(_STATUS[status], headers + _COMMON + [("Content-Length", str(len(data)))])
+        seconds = time.perf_counter() - t0
+        if self.metrics:
+            self.metrics.request(route, decision, status, outcome, seconds)
+        if self.access_log:
+            self._log(environ, status, decision, seconds, len(data))
+        return [data]
 
-    def _only(self, allowed: str, method: str, start_response):
-        if method != allowed:
-            return _error(405, f"use {allowed}", start_response)
-        return None
+    def _log(self, environ, status, decision, seconds, size):
+        self.access_log(json.dumps({
+            "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "pid": os.getpid(), "method": environ.get("REQUEST_METHOD", "")[:16],
+            "path": environ.get("PATH_INFO", "")[:200], "status": status, "decision": decision or None,
+            "ms": round(seconds * 1000, 3), "bytes": size, "client": environ.get("REMOTE_ADDR")}))
 
-    def _decisions(self) -> dict:
-        return {n: {"kind": i.kind, "inputs": list(i.inputs), "outputs": list(i.outputs)}
-                for n, i in self.book.decisions.items()}
-
-    def _decide(self, environ, name: str | None, start_response):
+    # -- the body
+    def _body(self, environ, required: bool) -> dict:
+        """The JSON object in the body; the length is checked before a byte is read."""
+        raw = self._raw_body(environ, required)
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return _error(400, "bad Content-Length", start_response)
-        if length > MAX_BODY:
-            return _error(413, f"the body is over {MAX_BODY} bytes", start_response)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        try:
-            facts = casejson.parse(raw or b"{}", noun="body")
+            return casejson.parse(raw or b"{}", noun="body")
         except casejson.CaseJSONError as e:  # bad UTF-8, bad JSON, over the limits, not an object
             if e.kind == "shape":
-                return _error(400, "the body is a JSON object of facts (field: value)", start_response)
-            return _error(400, f"the body is not valid JSON: {e.detail}", start_response)
+                raise _err(400, "the body is a JSON object of facts (field: value)") from None
+            raise _err(400, f"the body is not valid JSON: {e.detail}") from None
+
+    def _raw_body(self, environ, required: bool) -> bytes:
+        """The body's bytes, JSON by its Content-Type, within the limit."""
+        ctype = environ.get("CONTENT_TYPE", "")
+        text_length = environ.get("CONTENT_LENGTH") or ""
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not required and not chunked and text_length in ("", "0"):
+            return b""
+        if not _is_json(ctype):
+            raise _err(415, "send JSON: Content-Type: application/json")
+        stream = environ["wsgi.input"]
+        if text_length and not chunked:
+            if not text_length.isdigit():
+                raise _err(400, "bad Content-Length")
+            length = int(text_length)
+            if length > self.max_body:
+                raise _err(413, f"the body is over {self.max_body} bytes")
+            raw = stream.read(length) if length else b""
+        else:  # chunked, or no length: read at most one byte past the limit
+            raw = stream.read(self.max_body + 1)
+            if len(raw) > self.max_body:
+                raise _err(413, f"the body is over {self.max_body} bytes")
+        return raw
+
+    # -- handlers
+    def health(self) -> dict:
+        ir = self.book.ir
+        out = {"status": "ok", "engine": self.book.engine, "tables": len(ir.tables),
+               "decisions": len(ir.decisions), "loaded_at": self.loaded_at, "version": self.version,
+               "pid": os.getpid()}
+        if self.stamp:
+            out["generation"] = self.generation
+            out["workers"] = self.stamp.workers()
+        return out
+
+    def _health(self, environ):
+        return Reply(200, self.health())
+
+    def _ready(self, environ):
+        if self.draining:
+            return Reply(503, {"error": {"message": "shutting down: not taking new work"}})
+        return Reply(200, {"ready": True, "version": self.version})
+
+    def _decisions(self, environ):
+        return Reply(200, {n: {"kind": i.kind, "inputs": list(i.inputs), "outputs": list(i.outputs)}
+                           for n, i in self.book.decisions.items()})
+
+    def _openapi(self, environ):
+        if self._spec is None:
+            from decide.app.openapi import openapi
+            self._spec = casejson.dumps(openapi(self.book.ir, version=self.version), pretty=False).encode()
+        return Reply(200, self._spec, [("Content-Type", _JSON)])
+
+    def _metrics(self, environ):
+        if not self.metrics:
+            raise _err(404, "metrics are off")
+        from decide.app.metrics import CONTENT_TYPE
+        return Reply(200, self.metrics.render(), [("Content-Type", CONTENT_TYPE)])
+
+    def _reload(self, environ):
+        self._body(environ, required=False)  # JSON if any (ignored), within the limit
+        try:
+            return Reply(200, self.reload())
+        except WorkbookError as e:
+            return Reply(422, {"error": {"message": "the workbooks do not load; the previous version "
+                                                    "is still in service", **self._public(e.to_dict())}})
+
+    def _page(self, environ, method: str, path: str):
+        body = self._raw_body(environ, required=True) if method == "POST" else b""
+        status, content_type, data = page.respond(self.book, method, path, body)
+        return Reply(status, data, [("Content-Type", content_type)])
+
+    def _decide(self, name: str | None, facts: dict):
         given = facts.pop("decision", None)
+        if given is not None and not isinstance(given, str):
+            raise _err(400, 'the "decision" key is the name of a decision (text)')
         name = name or given
         if not name:
-            return _error(400, 'which decision? POST to /decide/<decision> or give a "decision" key',
-                          start_response)
-        if name not in self.book.decisions:
-            return _error(404, f'unknown decision "{name}"{did_you_mean(str(name), self.book.decisions)}',
-                          start_response, decisions=sorted(self.book.decisions))
+            raise _err(400, 'which decision? POST to /decide/<decision> or give a "decision" key')
+        decisions = self.book.decisions
+        if name not in decisions:
+            shown = name if len(name) <= 80 else name[:80] + "…"
+            raise _err(404, f'unknown decision "{shown}"{did_you_mean(name[:200], decisions)}',
+                       decisions=sorted(decisions))
         try:
             result = self.book.decide(name, facts)
         except CaseError as e:
-            return _json(400, {"error": e.to_dict()}, start_response)
+            raise Reply(400, {"error": e.to_dict()}, decision=name) from None
         except EvaluationError as e:
-            return _json(422, {"error": e.to_dict()}, start_response)
-        return _json(200, result.to_dict(), start_response)
+            raise Reply(422, {"error": self._public(e.to_dict())}, decision=name) from None
+        return name, Reply(200, result.to_dict())
+
+    # -- no file paths in answers
+    def _public(self, obj):
+        if isinstance(obj, str):
+            return self._public_text(obj)
+        if isinstance(obj, dict):
+            return {k: self._public(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [self._public(v) for v in obj]
+        return obj
+
+    def _public_text(self, text: str) -> str:
+        for root in {str(self.root.resolve()), str(self.root)}:
+            text = text.replace(root + os.sep, "").replace(root, "the tables")
+        return _ABSOLUTE.sub(lambda m: m.group(1) + "…" + os.sep + m.group(2), text)
 
 
-    # -- the support page (decide.app.page)
-    def _page(self, environ, method: str, path: str, start_response):
-        body = b""
-        if method == "POST":
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                return _error(400, "bad Content-Length", start_response)
-            if length > MAX_BODY:
-                return _error(413, f"the body is over {MAX_BODY} bytes", start_response)
-            body = environ["wsgi.input"].read(length) if length else b""
-        status, content_type, data = page.respond(self.book, method, path, body)
-        start_response(_STATUS[status], [("Content-Type", content_type), ("Content-Length", str(len(data)))])
-        return [data]
+_ABSOLUTE = re.compile(r"(^|[\s\"'(=:])/(?:[^\s\"'/]+/)+([^\s\"'/]*)")
+
+
+def _is_json(ctype: str) -> bool:
+    media = ctype.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
-
-def serve(rulebook: Rulebook, host: str = "127.0.0.1", port: int = 8080, threads: int = 8,
-          watch: float | None = None, ready: Callable[[str], None] | None = None):
-    """Serve until interrupted (waitress, ``threads`` worker threads)."""
-    from waitress import create_server
-    app = Service(rulebook, watch=watch)
-    server = create_server(app, host=host, port=port, threads=threads, ident="decide")
-    url = f"http://{server.effective_host}:{server.effective_port}"
-    (ready or print)(f"decide serve: {url} ({len(rulebook.ir.decisions)} decisions, engine {rulebook.engine})")
-    try:
-        server.run()
-    finally:
-        app.close()

@@ -1,0 +1,178 @@
+"""Serving the ``Service``: waitress in one process, or gunicorn with worker processes.
+
+``decide serve`` with ``--workers 1`` (the default) runs waitress in the process:
+an event loop buffers each request whole (so slow or idle clients hold a connection
+slot, never a thread) and hands complete requests to ``threads`` threads.  Decisions
+are CPU-bound Python, so one process uses one core.
+
+``--workers N`` (N ≥ 2, or ``--server gunicorn``) runs gunicorn's master and N
+worker processes (the ``gthread`` worker: an event loop for idle keep-alive
+connections and ``threads`` threads each).  The rulebook is compiled once in the
+master and shared with the workers by fork (``preload_app``).  The processes share a
+temporary directory: the reload stamp (``decide.app.reloading``: a reload in one
+worker reaches every worker within about a quarter of a second) and
+prometheus-client's multiprocess files (``/metrics`` adds up every worker).
+
+Both: SIGTERM (or Ctrl-C) stops taking connections, lets the requests in flight
+finish (up to ``grace`` seconds) and exits 0; ``/ready`` answers 503 meanwhile.
+``connection_limit`` bounds open connections (per worker with gunicorn);
+``idle_timeout`` closes connections idle that long (keep-alive or slow senders).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from decide import Rulebook
+from decide.app.http_security import Access
+
+
+@dataclass(frozen=True)
+class Limits:
+    connection_limit: int = 1000  # open connections (per worker process with gunicorn)
+    idle_timeout: float = 30.0  # seconds an idle connection is kept
+    max_body: int = 1 << 20  # bytes of a request body
+    grace: float = 20.0  # seconds in-flight requests get at shutdown
+    backlog: int = 2048  # connections waiting to be accepted
+
+
+def _announce(rulebook: Rulebook, host: str, port: int, workers: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    procs = f", {workers} worker processes" if workers > 1 else ""
+    return (f"decide serve: http://{shown}:{port} ({len(rulebook.ir.decisions)} decisions, "
+            f"engine {rulebook.engine}{procs})")
+
+
+def serve(rulebook: Rulebook, host: str = "127.0.0.1", port: int = 8080, threads: int = 8,
+          watch: float | None = None, ready: Callable[[str], None] | None = None, *,
+          access: Access | None = None, limits: Limits = Limits(), workers: int = 1,
+          server: str | None = None, access_log: bool = False):
+    """Serve until SIGTERM or Ctrl-C; returns after the drain."""
+    ready = ready or print
+    if (server or ("gunicorn" if workers > 1 else "waitress")) == "gunicorn":
+        return _gunicorn(rulebook, host, port, threads, watch, ready, access, limits, max(workers, 1),
+                         access_log)
+    return _waitress(rulebook, host, port, threads, watch, ready, access, limits, access_log)
+
+
+def _log_line(line: str) -> None:
+    os.write(2, (line + "\n").encode("utf-8"))  # one write: lines of workers do not interleave
+
+
+# --------------------------------------------------------------------------- waitress
+def _waitress(rulebook, host, port, threads, watch, ready, access, limits, access_log):
+    from waitress import create_server, wasyncore
+    from waitress.channel import HTTPChannel
+
+    from decide.app.http import Service
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # no "Task queue depth" per request
+    app = Service(rulebook, watch=watch, access=access, max_body=limits.max_body,
+                  access_log=_log_line if access_log else None)
+    srv = create_server(app, host=host, port=port, threads=threads, ident="decide",
+                        connection_limit=limits.connection_limit, channel_timeout=limits.idle_timeout,
+                        cleanup_interval=max(1, min(30, int(limits.idle_timeout / 2))),
+                        backlog=limits.backlog, asyncore_use_poll=True,
+                        # a body over the limit is refused by waitress before it is read
+                        max_request_body_size=limits.max_body + 1024)
+    sockmap = getattr(srv, "_map", None) or srv.map
+    ready(_announce(rulebook, srv.effective_host if hasattr(srv, "effective_host") else host,
+                    srv.effective_port if hasattr(srv, "effective_port") else port, 1))
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+        app.draining = True
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    try:
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.5, map=sockmap, use_poll=True, count=1)
+        # drain: no new connections; requests in flight finish and are sent
+        for d in list(sockmap.values()):
+            if not isinstance(d, HTTPChannel) and hasattr(d, "accepting"):
+                d.accepting = False
+        deadline = time.monotonic() + limits.grace
+        while time.monotonic() < deadline:
+            busy = any(isinstance(c, HTTPChannel) and (c.requests or c.total_outbufs_len)
+                       for c in list(sockmap.values()))
+            if not busy:
+                break
+            wasyncore.loop(timeout=0.05, map=sockmap, use_poll=True, count=1)
+    finally:
+        srv.close() if hasattr(srv, "map") else (srv.task_dispatcher.shutdown(), wasyncore.close_all(sockmap))
+        app.close()
+
+
+# --------------------------------------------------------------------------- gunicorn
+def _gunicorn(rulebook, host, port, threads, watch, ready, access, limits, workers, access_log):
+    state = tempfile.mkdtemp(prefix="decide-serve-")
+    os.makedirs(os.path.join(state, "metrics"))
+    # multiprocess metrics: the variable must be set before prometheus_client is imported
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(state, "metrics")
+    if "prometheus_client" in sys.modules and not _multiprocess_values():
+        raise RuntimeError("prometheus_client was imported before the worker processes were set up")
+    from gunicorn.app.base import BaseApplication
+
+    from decide.app.http import Service
+    from decide.app.metrics import worker_exited
+    from decide.app.reloading import Stamp
+
+    stamp = Stamp(os.path.join(state, "reload"))
+    app = Service(rulebook, watch=watch, access=access, max_body=limits.max_body,
+                  access_log=_log_line if access_log else None, stamp=stamp, start=False)
+
+    def when_ready(arbiter):
+        h, p = arbiter.LISTENERS[0].sock.getsockname()[:2]
+        ready(_announce(rulebook, h, p, workers))
+
+    def post_fork(arbiter, worker):
+        app.start()
+
+    def worker_exit(arbiter, worker):
+        app.close()
+
+    def child_exit(arbiter, worker):
+        worker_exited(worker.pid)
+        stamp.forget(worker.pid)
+
+    options = {
+        "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
+        "workers": workers, "worker_class": "gthread", "threads": threads,
+        "worker_connections": limits.connection_limit, "keepalive": max(1, int(limits.idle_timeout)),
+        "timeout": 60, "graceful_timeout": limits.grace, "backlog": limits.backlog,
+        "preload_app": True, "proc_name": "decide-serve",
+        "when_ready": when_ready, "post_fork": post_fork, "worker_exit": worker_exit,
+        "child_exit": child_exit,
+        "limit_request_line": 8190, "limit_request_fields": 100, "limit_request_field_size": 8190,
+        "accesslog": None, "errorlog": "-", "loglevel": "warning",
+    }
+
+    class _App(BaseApplication):
+        def load_config(self):
+            for k, v in options.items():
+                self.cfg.set(k, v)
+
+        def load(self):
+            return app
+
+    master = os.getpid()
+    try:
+        _App().run()  # the arbiter exits the process (SystemExit 0 after a graceful stop)
+    finally:
+        if os.getpid() == master:  # a worker leaves through here too, by SystemExit
+            shutil.rmtree(state, ignore_errors=True)
+
+
+def _multiprocess_values() -> bool:
+    from prometheus_client import values
+    return values.ValueClass is not values.MutexValue
