@@ -314,7 +314,8 @@ class Service:
     def _openapi(self, environ):
         if self._spec is None:
             from decide.app.openapi import openapi
-            self._spec = casejson.dumps(openapi(self.book.ir, version=self.version), pretty=False).encode()
+            self._spec = casejson.dumps(openapi(self.book.ir, version=self.version,
+                                                   tokens=bool(self.access.tokens)), pretty=False).encode()
         return Reply(200, self._spec, [("Content-Type", _JSON)])
 
     def _metrics(self, environ):

@@ -1,0 +1,210 @@
+"""The service's contract: an OpenAPI 3.1 document generated from the Glossary.
+
+One operation per decision (``POST /decide/<decision>``) whose request schema lists
+the decision's inputs (type, allowed values as ``enum`` or bounds, the label as
+``title``, the description) with examples from the Tests sheets, and whose response
+schema lists its outputs; the generic ``POST /decide``; the read-only endpoints, the
+admin ``POST /reload``; every error a JSON ``Error``.  A JSON null is the same as an
+absent fact, so every input also takes null.
+
+A new Glossary type needs its JSON Schema in ``_TYPE_SCHEMAS`` (tests check that
+every ``Type`` has one).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from decide.app import casejson
+from decide.model.ir import Book, Field, Literal, RangeTest, Type
+from decide.model.values import to_json
+
+_NUMBER_BOUND = 10 ** casejson.MAX_DIGITS  # casejson's digit bound: larger numbers are refused
+
+_TYPE_SCHEMAS: dict[Type, dict] = {
+    Type.TEXT: {"type": "string"},
+    Type.NUMBER: {"type": "number", "exclusiveMinimum": -_NUMBER_BOUND, "exclusiveMaximum": _NUMBER_BOUND},
+    Type.INTEGER: {"type": "integer", "exclusiveMinimum": -_NUMBER_BOUND, "exclusiveMaximum": _NUMBER_BOUND},
+    Type.BOOLEAN: {"type": "boolean"},
+    Type.DATE: {"type": "string", "format": "date"},
+    Type.VERSION: {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,9}){0,5}$",
+                   "description": 'a dotted version such as "6.7.0", compared part by part'},
+    Type.TEXT_LIST: {"type": "array", "items": {"type": "string"}},
+}
+
+_ERRORS = {
+    400: "bad JSON, or a case the decision does not accept (the message says which field and why)",
+    401: "a bearer token is needed (Authorization: Bearer <token>)",
+    403: "admin endpoints are off (no admin token configured)",
+    404: "no such decision or path",
+    413: "the body is over the limit",
+    415: "the body is not JSON (Content-Type: application/json)",
+    421: "the Host header is not one this service answers",
+    422: "the case breaks a table's hit policy (UNIQUE or ANY), or the workbooks do not load (reload)",
+    503: "the server is shutting down",
+}
+
+
+def value_schema(f: Field, *, nullable: bool) -> dict:
+    """The JSON Schema of one Glossary field's values."""
+    s = {k: v for k, v in _TYPE_SCHEMAS[f.type].items() if k != "description"}
+    allowed = f.allowed
+    if isinstance(allowed, tuple):
+        values = [to_json(v) for v in allowed]
+        if f.type is Type.TEXT_LIST:
+            s["items"] = {"type": "string", "enum": values}
+        else:
+            s = {"enum": values}
+    elif isinstance(allowed, RangeTest):
+        for end, closed, key in ((allowed.low, allowed.low_closed, "Minimum"),
+                                 (allowed.high, allowed.high_closed, "Maximum")):
+            if isinstance(end, Literal) and end.value is not None:
+                s.pop("exclusive" + key, None)
+                s[key.lower() if closed else "exclusive" + key] = to_json(end.value)
+    if f.label:
+        s["title"] = f.label
+    words = [f.description, _TYPE_SCHEMAS[f.type].get("description", "")]
+    if " ".join(w for w in words if w):
+        s["description"] = " — ".join(w for w in words if w)
+    if nullable:  # null: the same as an absent fact
+        if "enum" in s:
+            s["enum"] = [*s["enum"], None]
+        else:
+            s["type"] = [s["type"], "null"]
+    return s
+
+
+def _case_schema(book: Book, name: str) -> dict:
+    plan = book.decisions[name]
+    props = {f: value_schema(book.fields[f], nullable=True) for f in plan.inputs}
+    props["decision"] = {"type": "string", "description": "ignored here: the path names the decision"}
+    return {"type": "object", "title": f"{name} case", "properties": props, "additionalProperties": False}
+
+
+def _result_schema(book: Book, name: str) -> dict:
+    plan = book.decisions[name]
+    outputs = {f: value_schema(book.fields[f], nullable=True) for f in plan.outputs}
+    return {"type": "object", "title": f"{name} result", "required": ["decision", "outputs", "fired"],
+            "properties": {"decision": {"const": name},
+                           "outputs": {"type": "object", "properties": outputs,
+                                       "required": list(plan.outputs), "additionalProperties": False},
+                           "fired": {"type": "array", "items": {"$ref": "#/components/schemas/FiredRule"}}}}
+
+
+def _examples(book: Book, name: str, limit: int = 5) -> dict:
+    plan = book.decisions[name]
+    out = {}
+    for suite in book.tests:
+        if suite.target != name:
+            continue
+        for case in suite.cases:
+            if len(out) >= limit:
+                return out
+            value = {f: to_json(v) for f, v in case.inputs.items() if f in plan.inputs}
+            out[f"test {case.id}"] = {"summary": f"Tests sheet, case {case.id}", "value": value}
+    return out
+
+
+def _json(schema: dict, examples: dict | None = None) -> dict:
+    media = {"schema": schema}
+    if examples:
+        media["examples"] = examples
+    return {"content": {"application/json": media}}
+
+
+def _error(code: int) -> dict:
+    return {"description": _ERRORS[code], **_json({"$ref": "#/components/schemas/Error"})}
+
+
+def _responses(ok: dict, *errors: int) -> dict:
+    return {"200": ok, **{str(c): _error(c) for c in errors}}
+
+
+def openapi(book: Book, *, version: str = "", tokens: bool = False) -> dict:
+    """The OpenAPI 3.1 document of the service over ``book``; ``tokens``: decision
+    endpoints need a bearer token."""
+    client = [{"bearer": []}] if tokens else [{}, {"bearer": []}]
+    paths: dict[str, Any] = {}
+    for name, plan in book.decisions.items():
+        service = book.services.get(name)
+        what = (service.description if service and service.description else
+                f"{plan.kind} over the tables {', '.join(plan.tables)}")
+        paths[f"/decide/{name}"] = {"post": {
+            "operationId": f"decide_{name}", "summary": f"Decide {name}", "description": what,
+            "tags": ["decisions"], "security": client,
+            "requestBody": {"required": True, **_json({"$ref": f"#/components/schemas/{name}.case"},
+                                                      _examples(book, name))},
+            "responses": _responses({"description": "the decision's outputs and the rules that fired",
+                                     **_json({"$ref": f"#/components/schemas/{name}.result"})},
+                                    400, 401, 404, 413, 415, 421, 422)}}
+    paths["/decide"] = {"post": {
+        "operationId": "decide", "summary": "Decide the decision named in the body", "tags": ["decisions"],
+        "security": client,
+        "requestBody": {"required": True, **_json({"type": "object", "required": ["decision"],
+                                                   "properties": {"decision": {"enum": sorted(book.decisions)}}})},
+        "responses": _responses({"description": "the result", **_json({"$ref": "#/components/schemas/Result"})},
+                                400, 401, 404, 413, 415, 421, 422)}}
+    paths["/decisions"] = {"get": {
+        "operationId": "decisions", "summary": "Every decision with its kind, inputs and outputs",
+        "security": client, "responses": _responses({"description": "decisions by name", **_json(
+            {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/DecisionInfo"}})},
+            401, 421)}}
+    paths["/health"] = {"get": {
+        "operationId": "health", "summary": "Liveness, and the version each worker serves", "security": [{}],
+        "responses": _responses({"description": "alive", **_json({"$ref": "#/components/schemas/Health"})}, 421)}}
+    paths["/ready"] = {"get": {
+        "operationId": "ready", "summary": "Readiness: 503 while the server shuts down", "security": [{}],
+        "responses": _responses({"description": "ready", **_json(
+            {"type": "object", "required": ["ready"], "properties": {"ready": {"const": True},
+                                                                   "version": {"type": "string"}}})}, 421, 503)}}
+    paths["/openapi.json"] = {"get": {
+        "operationId": "openapi", "summary": "This document", "security": client,
+        "responses": _responses({"description": "OpenAPI 3.1", **_json({"type": "object"})}, 401, 421)}}
+    paths["/metrics"] = {"get": {
+        "operationId": "metrics", "summary": "Prometheus metrics", "security": client,
+        "responses": _responses({"description": "text exposition format",
+                                 "content": {"text/plain": {"schema": {"type": "string"}}}}, 401, 404, 421)}}
+    paths["/reload"] = {"post": {
+        "operationId": "reload", "summary": "Load the workbooks again (admin)", "tags": ["admin"],
+        "security": [{"admin": []}],
+        "responses": _responses({"description": "the new version", **_json({"$ref": "#/components/schemas/Health"})},
+                                401, 403, 413, 415, 421, 422)}}
+    schemas: dict[str, Any] = {}
+    for name in book.decisions:
+        schemas[f"{name}.case"] = _case_schema(book, name)
+        schemas[f"{name}.result"] = _result_schema(book, name)
+    schemas.update(_COMMON_SCHEMAS)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "decide", "version": version or "0",
+                 "description": "Decisions from Excel decision tables. Every error is "
+                                "{\"error\": {\"message\": ...}}."},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "a token of --token-file"},
+            "admin": {"type": "http", "scheme": "bearer",
+                      "description": "the admin token (--admin-token-file or $DECIDE_ADMIN_TOKEN)"}}},
+    }
+
+
+_COMMON_SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["message"], "properties": {
+            "message": {"type": "string"}, "error": {"enum": ["case", "evaluation", "workbook"]},
+            "field": {"type": "string"}, "table": {"type": "string"},
+            "rules": {"type": "array"}, "diagnostics": {"type": "array"},
+            "decisions": {"type": "array", "items": {"type": "string"}}}}}},
+    "FiredRule": {"type": "object", "required": ["table", "rule", "workbook", "sheet", "row"], "properties": {
+        "table": {"type": "string"}, "rule": {"type": "string"}, "workbook": {"type": "string"},
+        "sheet": {"type": "string"}, "row": {"type": "integer"}}},
+    "Result": {"type": "object", "required": ["decision", "outputs", "fired"], "properties": {
+        "decision": {"type": "string"}, "outputs": {"type": "object"},
+        "fired": {"type": "array", "items": {"$ref": "#/components/schemas/FiredRule"}}}},
+    "DecisionInfo": {"type": "object", "required": ["kind", "inputs", "outputs"], "properties": {
+        "kind": {"enum": ["service", "table"]}, "inputs": {"type": "array", "items": {"type": "string"}},
+        "outputs": {"type": "array", "items": {"type": "string"}}}},
+    "Health": {"type": "object", "required": ["status", "engine", "version", "loaded_at"], "properties": {
+        "status": {"const": "ok"}, "engine": {"type": "string"}, "tables": {"type": "integer"},
+        "decisions": {"type": "integer"}, "loaded_at": {"type": "string"}, "version": {"type": "string"},
+        "pid": {"type": "integer"}, "generation": {"type": "integer"},
+        "workers": {"type": "object", "additionalProperties": {"type": "object"}}}},
+}
