@@ -5,13 +5,15 @@ an event loop buffers each request whole (so slow or idle clients hold a connect
 slot, never a thread) and hands complete requests to ``threads`` threads.  Decisions
 are CPU-bound Python, so one process uses one core.
 
-``--workers N`` (N ≥ 2, or ``--server gunicorn``) runs gunicorn's master and N
-worker processes (the ``gthread`` worker: an event loop for idle keep-alive
-connections and ``threads`` threads each).  The rulebook is compiled once in the
-master and shared with the workers by fork (``preload_app``).  The processes share a
-temporary directory: the reload stamp (``decide.app.reloading``: a reload in one
-worker reaches every worker within about a quarter of a second) and
-prometheus-client's multiprocess files (``/metrics`` adds up every worker).
+``--workers N`` (N ≥ 2, or ``--server gunicorn``) runs gunicorn's master (the
+processes: preloading, signals, restarts, graceful stop) and N worker processes, each
+serving with waitress on the listening socket they share (``_worker_class``), so a
+worker treats connections exactly as the single process does.  The rulebook is
+compiled once in the master and shared with the workers by fork (``preload_app``).
+The processes share a temporary directory: the reload stamp
+(``decide.app.reloading``: a reload in one worker reaches every worker within about
+a quarter of a second) and prometheus-client's multiprocess files (``/metrics`` adds
+up every worker).
 
 Both: SIGTERM (or Ctrl-C) stops taking connections, lets the requests in flight
 finish (up to ``grace`` seconds) and exits 0; ``/ready`` answers 503 meanwhile.
@@ -68,24 +70,53 @@ def _log_line(line: str) -> None:
 
 
 # --------------------------------------------------------------------------- waitress
-def _waitress(rulebook, host, port, threads, watch, ready, access, limits, access_log):
-    from waitress import create_server, wasyncore
-    from waitress.channel import HTTPChannel
+def _waitress_server(app, limits: Limits, threads: int, sockmap: dict, **where):
+    """A waitress server of ``app`` registered in ``sockmap`` (``host``/``port`` or ``sockets``)."""
+    from waitress import create_server
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # no "Task queue depth" per request
+    return create_server(app, map=sockmap, threads=threads, ident="decide",
+                         connection_limit=limits.connection_limit, channel_timeout=limits.idle_timeout,
+                         cleanup_interval=max(1, min(30, int(limits.idle_timeout / 2))),
+                         backlog=limits.backlog, asyncore_use_poll=True,
+                         # a body over the limit is refused by waitress before it is read
+                         max_request_body_size=limits.max_body + 1024, **where)
 
+
+def _loop(sockmap: dict, running: Callable[[], bool], tick: Callable[[], None] = lambda: None):
+    from waitress import wasyncore
+    while running():
+        tick()
+        wasyncore.loop(timeout=0.5, map=sockmap, use_poll=True, count=1)
+
+
+def _drain(srv, sockmap: dict, grace: float):
+    """Stop accepting; let the requests received or being received finish and be sent;
+    then close everything."""
+    from waitress import wasyncore
+    from waitress.channel import HTTPChannel
+    for d in list(sockmap.values()):
+        if not isinstance(d, HTTPChannel) and hasattr(d, "accepting"):
+            d.accepting = False
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        busy = any(isinstance(c, HTTPChannel) and (c.requests or c.total_outbufs_len
+                                                   or getattr(c, "request", None) is not None)
+                   for c in list(sockmap.values()))
+        if not busy:
+            break
+        wasyncore.loop(timeout=0.05, map=sockmap, use_poll=True, count=1)
+    srv.task_dispatcher.shutdown()
+    wasyncore.close_all(sockmap)
+
+
+def _waitress(rulebook, host, port, threads, watch, ready, access, limits, access_log):
     from decide.app.http import Service
 
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # no "Task queue depth" per request
     app = Service(rulebook, watch=watch, access=access, max_body=limits.max_body,
                   access_log=_log_line if access_log else None)
-    srv = create_server(app, host=host, port=port, threads=threads, ident="decide",
-                        connection_limit=limits.connection_limit, channel_timeout=limits.idle_timeout,
-                        cleanup_interval=max(1, min(30, int(limits.idle_timeout / 2))),
-                        backlog=limits.backlog, asyncore_use_poll=True,
-                        # a body over the limit is refused by waitress before it is read
-                        max_request_body_size=limits.max_body + 1024)
-    sockmap = getattr(srv, "_map", None) or srv.map
-    ready(_announce(rulebook, srv.effective_host if hasattr(srv, "effective_host") else host,
-                    srv.effective_port if hasattr(srv, "effective_port") else port, 1))
+    sockmap: dict = {}
+    srv = _waitress_server(app, limits, threads, sockmap, host=host, port=port)
+    ready(_announce(rulebook, getattr(srv, "effective_host", host), getattr(srv, "effective_port", port), 1))
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -95,21 +126,9 @@ def _waitress(rulebook, host, port, threads, watch, ready, access, limits, acces
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
     try:
-        while not stop.is_set():
-            wasyncore.loop(timeout=0.5, map=sockmap, use_poll=True, count=1)
-        # drain: no new connections; requests in flight finish and are sent
-        for d in list(sockmap.values()):
-            if not isinstance(d, HTTPChannel) and hasattr(d, "accepting"):
-                d.accepting = False
-        deadline = time.monotonic() + limits.grace
-        while time.monotonic() < deadline:
-            busy = any(isinstance(c, HTTPChannel) and (c.requests or c.total_outbufs_len)
-                       for c in list(sockmap.values()))
-            if not busy:
-                break
-            wasyncore.loop(timeout=0.05, map=sockmap, use_poll=True, count=1)
+        _loop(sockmap, lambda: not stop.is_set())
+        _drain(srv, sockmap, limits.grace)
     finally:
-        srv.close() if hasattr(srv, "map") else (srv.task_dispatcher.shutdown(), wasyncore.close_all(sockmap))
         app.close()
 
 
@@ -147,9 +166,9 @@ def _gunicorn(rulebook, host, port, threads, watch, ready, access, limits, worke
 
     options = {
         "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
-        "workers": workers, "worker_class": "gthread", "threads": threads,
+        "workers": workers, "worker_class": _worker_class(limits, threads), "threads": threads,
         "worker_connections": limits.connection_limit, "keepalive": max(1, int(limits.idle_timeout)),
-        "timeout": 60, "graceful_timeout": limits.grace, "backlog": limits.backlog,
+        "timeout": 60, "graceful_timeout": int(limits.grace), "backlog": limits.backlog,
         "preload_app": True, "proc_name": "decide-serve",
         "when_ready": when_ready, "post_fork": post_fork, "worker_exit": worker_exit,
         "child_exit": child_exit,
@@ -176,3 +195,26 @@ def _gunicorn(rulebook, host, port, threads, watch, ready, access, limits, worke
 def _multiprocess_values() -> bool:
     from prometheus_client import values
     return values.ValueClass is not values.MutexValue
+
+
+def _worker_class(limits: Limits, threads: int):
+    """A gunicorn worker that serves with waitress on the sockets the master shares:
+    gunicorn runs the processes (preload, signals, restarts, graceful stop), waitress
+    reads each request whole in an event loop before a thread decides it, so idle and
+    slow clients cost a connection slot, not a thread."""
+    from gunicorn.workers.base import Worker
+
+    class WaitressWorker(Worker):
+        def run(self):
+            sockmap: dict = {}
+            srv = _waitress_server(self.wsgi, limits, threads, sockmap, sockets=[s.sock for s in self.sockets])
+            ppid = self.ppid
+
+            def running():
+                return self.alive and os.getppid() == ppid
+
+            _loop(sockmap, running, self.notify)
+            self.wsgi.draining = True
+            _drain(srv, sockmap, limits.grace)
+
+    return WaitressWorker
