@@ -344,7 +344,7 @@ class Service:
         name = name or given
         if not name:
             raise _err(400, 'which decision? POST to /decide/<decision> or give a "decision" key')
-        decisions = self.book.decisions
+        decisions = self.book.ir.decisions  # a Mapping already: Rulebook.decisions builds a dict
         if name not in decisions:
             shown = name if len(name) <= 80 else name[:80] + "…"
             raise _err(404, f'unknown decision "{shown}"{did_you_mean(name[:200], decisions)}',

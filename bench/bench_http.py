@@ -1,0 +1,192 @@
+"""Load on ``decide serve`` over loopback.  Not a test; bounded by --duration.
+
+    python bench/bench_http.py                      # every scenario, 10 s each
+    python bench/bench_http.py --duration 60 --only clients
+    python bench/bench_http.py --only scale
+
+Scenarios (each starts its own ``decide serve`` on 127.0.0.1, a free port, and stops it):
+
+- scale: 32 keep-alive clients, ``--workers 1`` (waitress), ``--server gunicorn
+  --workers 1`` and ``--workers 2``: requests/s and the 2-to-1 ratio;
+- clients: 128 and 500 keep-alive clients on ``--workers 2``: requests/s, errors,
+  timeouts (no answer within 10 s), p50/p99 latency;
+- idle: 200 connections (half silent, half sending a request slowly) held open while
+  one client times /health.
+
+The client is asyncio over raw sockets in this process (HTTP/1.1 keep-alive, one
+request in flight per connection); each request is a purchase_restriction case.  On a
+2-core machine the client shares the cores with the server's workers, which caps
+the ratio below 2.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+DECIDE = [sys.executable, "-m", "decide.app.cli", "serve", "--port", "0"]
+BODY = b'{"category": "books", "amount_yen": 1200, "recurring": false}'
+REQUEST = (b"POST /decide/purchase_restriction HTTP/1.1\r\nHost: localhost\r\n"
+           b"Content-Type: application/json\r\nContent-Length: " + str(len(BODY)).encode() + b"\r\n\r\n" + BODY)
+TIMEOUT = 10.0
+
+
+class Served:
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([*DECIDE, *args], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if (m := re.search(r":(\d+) \(", line)):
+                self.port = int(m.group(1))
+                return
+            if not line:
+                break
+        self.stop()
+        raise RuntimeError("decide serve did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stderr.close()
+
+
+async def _one_client(port, until, stats):
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), TIMEOUT)
+    except (OSError, asyncio.TimeoutError):
+        stats["errors"] += 1
+        return
+    try:
+        while time.monotonic() < until:
+            t0 = time.perf_counter()
+            writer.write(REQUEST)
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                await asyncio.wait_for(reader.readexactly(length), TIMEOUT)
+            except asyncio.TimeoutError:
+                stats["timeouts"] += 1
+                return
+            except (OSError, asyncio.IncompleteReadError, AttributeError):
+                stats["errors"] += 1
+                return
+            stats["latency"].append(time.perf_counter() - t0)
+            if not head.startswith(b"HTTP/1.1 200"):
+                stats["errors"] += 1
+            if b"connection: close" in head.lower():
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    finally:
+        writer.close()
+
+
+async def _load(port, clients, seconds):
+    stats = {"errors": 0, "timeouts": 0, "latency": []}
+    until = time.monotonic() + seconds
+    t0 = time.perf_counter()
+    await asyncio.gather(*(_one_client(port, until, stats) for _ in range(clients)))
+    wall = time.perf_counter() - t0
+    lat = sorted(stats["latency"])
+    return {"rps": len(lat) / wall, "requests": len(lat), "errors": stats["errors"], "timeouts": stats["timeouts"],
+            "p50_ms": 1000 * lat[len(lat) // 2] if lat else None,
+            "p99_ms": 1000 * lat[int(len(lat) * 0.99)] if lat else None}
+
+
+def load(args, clients, seconds):
+    srv = Served(*args)
+    try:
+        asyncio.run(_load(srv.port, min(clients, 8), 1.0))  # warm up
+        return asyncio.run(_load(srv.port, clients, seconds))
+    finally:
+        srv.stop()
+
+
+def show(name, r):
+    print(f"{name:<40} {r['rps']:>8,.0f} req/s  {r['requests']:>8,} requests  errors {r['errors']}  "
+          f"timeouts {r['timeouts']}  p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms", flush=True)
+
+
+def scale(seconds, rounds):
+    """Interleaved rounds, best of each: a busy machine slows every setup alike."""
+    setups = {"waitress, 1 process": ["--workers", "1"],
+              "gunicorn+waitress, 1 worker": ["--server", "gunicorn", "--workers", "1"],
+              "gunicorn+waitress, 2 workers": ["--workers", "2"]}
+    best = {}
+    for _ in range(rounds):
+        for name, args in setups.items():
+            r = load(args, 32, seconds)
+            if name not in best or r["rps"] > best[name]["rps"]:
+                best[name] = r
+    for name, r in best.items():
+        show(f"{name}, 32 clients", r)
+    g1, g2 = best["gunicorn+waitress, 1 worker"]["rps"], best["gunicorn+waitress, 2 workers"]["rps"]
+    print(f"2 workers / 1 worker: {g2 / g1:.2f}x (vs the single process: "
+          f"{g2 / best['waitress, 1 process']['rps']:.2f}x); load average now {os.getloadavg()[0]:.1f}")
+
+
+def clients(seconds):
+    for n in (128, 500):
+        show(f"2 workers, {n} clients", load(["--workers", "2"], n, seconds))
+    show("1 process (waitress), 500 clients", load(["--workers", "1"], 500, seconds))
+
+
+def idle(seconds, workers="2"):
+    import socket
+    import http.client
+    srv = Served("--workers", workers)
+    held = []
+    try:
+        for i in range(200):
+            c = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            if i % 2:
+                c.sendall(b"POST /decide/purchase_restriction HTTP/1.1\r\nHost: local")
+            held.append(c)
+        times = []
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            t0 = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+            conn.request("GET", "/health")
+            conn.getresponse().read()
+            conn.close()
+            times.append(time.perf_counter() - t0)
+            time.sleep(0.05)
+        print(f"/health with 200 idle/slow connections held ({workers} workers): "
+              f"median {1000 * statistics.median(times):.1f} ms, worst {1000 * max(times):.1f} ms "
+              f"over {len(times)} requests", flush=True)
+    finally:
+        for c in held:
+            c.close()
+        srv.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds per load run")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the scale scenario")
+    ap.add_argument("--only", choices=["scale", "clients", "idle"])
+    a = ap.parse_args()
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+    if a.only in (None, "scale"):
+        scale(a.duration, a.rounds)
+    if a.only in (None, "clients"):
+        clients(a.duration)
+    if a.only in (None, "idle"):
+        idle(min(a.duration, 5), "1")
+        idle(min(a.duration, 5), "2")
+
+
+if __name__ == "__main__":
+    main()
