@@ -58,6 +58,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        self.proc_stderr_rest = self.proc.stderr.read()
         self.proc.stderr.close()
         self.log.close()
         return self.proc.returncode

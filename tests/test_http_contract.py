@@ -88,3 +88,13 @@ def test_one_request_schema_per_decision_from_the_glossary():
     assert case["amount_yen"]["type"] == ["integer", "null"]
     examples = doc["paths"]["/decide/card_eligibility"]["post"]["requestBody"]["content"]["application/json"]
     assert examples["examples"], "examples from the Tests sheets"
+
+
+def test_the_docs_page_renders_the_contract(live):
+    status, headers, page = live.request("GET", "/docs", None, {"Authorization": f"Bearer {CLIENT}"})
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    text = page.decode()
+    book = decide.load(TABLES).ir
+    for name in book.decisions:
+        assert f"POST /decide/{name}" in text
+    assert book.fields["category"].label in text and "gift_card" in text

@@ -171,3 +171,20 @@ def test_idle_and_slow_connections_do_not_delay_health(tmp_path, workers):
         for c in idle:
             c.close()
         assert srv.stop() == 0
+
+
+def test_access_log_is_one_json_line_per_request(tmp_path):
+    import json
+    srv = Server("--tables", str(copy_tables(tmp_path)), "--workers", "2", "--access-log")
+    try:
+        for body in ({"category": "books"}, {"category": "nope"}):
+            srv.request("POST", "/decide/purchase_restriction", body)
+        srv.request("GET", "/nowhere")
+    finally:
+        assert srv.stop() == 0
+    lines = [json.loads(x) for x in srv.proc_stderr_rest.splitlines() if x.startswith("{")]
+    assert [(x["path"], x["status"], x["decision"]) for x in lines] == [
+        ("/decide/purchase_restriction", 200, "purchase_restriction"),
+        ("/decide/purchase_restriction", 400, "purchase_restriction"), ("/nowhere", 404, None)]
+    assert all(x["ms"] >= 0 and x["pid"] > 0 for x in lines)
+    assert "Task queue depth" not in srv.proc_stderr_rest

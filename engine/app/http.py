@@ -4,6 +4,7 @@
     GET  /ready                readiness: 200, or 503 while the server drains
     GET  /decisions            every decision with its kind, inputs and outputs
     GET  /openapi.json         the OpenAPI 3.1 contract, generated from the Glossary
+    GET  /docs                 the contract as a page
     GET  /metrics              Prometheus metrics
     POST /decide/<decision>    body: a JSON object of facts → the Result as JSON
     POST /decide               body: facts with a "decision" key
@@ -51,6 +52,7 @@ ROUTES = {
     "/ready": ("GET", "_ready", "open"),
     "/decisions": ("GET", "_decisions", "client"),
     "/openapi.json": ("GET", "_openapi", "client"),
+    "/docs": ("GET", "_docs", "client"),
     "/metrics": ("GET", "_metrics", "client"),
     "/reload": ("POST", "_reload", "admin"),
     "/decide": ("POST", "_decide", "client"),
@@ -317,6 +319,11 @@ class Service:
             self._spec = casejson.dumps(openapi(self.book.ir, version=self.version,
                                                    tokens=bool(self.access.tokens)), pretty=False).encode()
         return Reply(200, self._spec, [("Content-Type", _JSON)])
+
+    def _docs(self, environ):
+        from decide.app.openapi import docs_html
+        spec = json.loads(self._openapi(environ).body)
+        return Reply(200, docs_html(spec).encode("utf-8"), [("Content-Type", "text/html; charset=utf-8")])
 
     def _metrics(self, environ):
         if not self.metrics:

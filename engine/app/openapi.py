@@ -159,6 +159,10 @@ def openapi(book: Book, *, version: str = "", tokens: bool = False) -> dict:
     paths["/openapi.json"] = {"get": {
         "operationId": "openapi", "summary": "This document", "security": client,
         "responses": _responses({"description": "OpenAPI 3.1", **_json({"type": "object"})}, 401, 421)}}
+    paths["/docs"] = {"get": {
+        "operationId": "docs", "summary": "This contract as a page", "security": client,
+        "responses": _responses({"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}},
+                                401, 421)}}
     paths["/metrics"] = {"get": {
         "operationId": "metrics", "summary": "Prometheus metrics", "security": client,
         "responses": _responses({"description": "text exposition format",
@@ -208,3 +212,39 @@ _COMMON_SCHEMAS = {
         "pid": {"type": "integer"}, "generation": {"type": "integer"},
         "workers": {"type": "object", "additionalProperties": {"type": "object"}}}},
 }
+
+
+def docs_html(doc: dict) -> str:
+    """A page that renders the contract without scripts: each decision with its inputs
+    (label, type, allowed values, description) and outputs."""
+    from html import escape as e
+
+    def kind(s: dict) -> str:
+        if "enum" in s:
+            return "one of " + ", ".join(e(str(v)) for v in s["enum"] if v is not None)
+        t = s.get("type", "")
+        t = next((x for x in t if x != "null"), "") if isinstance(t, list) else t
+        return e(s.get("format", t))
+
+    schemas = doc["components"]["schemas"]
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(doc['info']['title'])} API</title>"
+             "<style>body{font-family:sans-serif;max-width:60em;margin:auto}td,th{border-bottom:1px solid #ddd;"
+             "padding:.2em .5em;text-align:left;vertical-align:top}</style></head><body>",
+             f"<h1>{e(doc['info']['title'])} — decisions</h1><p>{e(doc['info']['description'])} "
+             "The machine-readable contract: <a href='/openapi.json'>/openapi.json</a>.</p>"]
+    for path, ops in doc["paths"].items():
+        if not path.startswith("/decide/"):
+            continue
+        op = ops["post"]
+        name = path.removeprefix("/decide/")
+        parts.append(f"<h2 id='{e(name)}'>POST {e(path)}</h2><p>{e(op.get('description', ''))}</p>"
+                     "<table><tr><th>input</th><th>label</th><th>type</th><th>description</th></tr>")
+        for field, s in schemas[f"{name}.case"]["properties"].items():
+            if field != "decision":
+                parts.append(f"<tr><td><code>{e(field)}</code></td><td>{e(s.get('title', ''))}</td>"
+                             f"<td>{kind(s)}</td><td>{e(s.get('description', ''))}</td></tr>")
+        outs = schemas[f"{name}.result"]["properties"]["outputs"]["properties"]
+        parts.append("</table><p>outputs: " + ", ".join(f"<code>{e(f)}</code> ({kind(s)})" for f, s in outs.items())
+                     + "</p>")
+    parts.append("</body></html>")
+    return "".join(parts)
