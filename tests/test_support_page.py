@@ -34,7 +34,7 @@ def book():
 
 def _call(app, method, path, body=b""):
     env = {"REQUEST_METHOD": method, "PATH_INFO": path, "CONTENT_LENGTH": str(len(body)),
-           "wsgi.input": io.BytesIO(body)}
+           "CONTENT_TYPE": "application/json", "wsgi.input": io.BytesIO(body)}  # the page sends JSON
     status = {}
     out = b"".join(app(env, lambda s, h: status.update(s=s, h=dict(h))))
     return int(status["s"][:3]), status["h"]["Content-Type"], out
