@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from decide.app import casejson
 from decide.model.ir import Book, Field, Literal, RangeTest, Type
+from decide.model.types import TOO_BIG
 from decide.model.values import to_json
 
-_NUMBER_BOUND = 10 ** casejson.MAX_DIGITS  # casejson's digit bound: larger numbers are refused
+_NUMBER_BOUND = TOO_BIG  # a case's numbers are below it (casejson also bounds digits and exponents)
 
 _TYPE_SCHEMAS: dict[Type, dict] = {
     Type.TEXT: {"type": "string"},
@@ -26,7 +26,8 @@ _TYPE_SCHEMAS: dict[Type, dict] = {
     Type.INTEGER: {"type": "integer", "exclusiveMinimum": -_NUMBER_BOUND, "exclusiveMaximum": _NUMBER_BOUND},
     Type.BOOLEAN: {"type": "boolean"},
     Type.DATE: {"type": "string", "format": "date"},
-    Type.VERSION: {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,9}){0,5}$",
+    # what VersionSpec.parse_case takes: dotted text (spaces around ignored), or a number
+    Type.VERSION: {"type": ["string", "integer", "number"], "pattern": r"^\s*\d+(\.\d+)*\s*$", "minimum": 0,
                    "description": 'a dotted version such as "6.7.0", compared part by part'},
     Type.TEXT_LIST: {"type": "array", "items": {"type": "string"}},
 }
@@ -69,14 +70,14 @@ def value_schema(f: Field, *, nullable: bool) -> dict:
         if "enum" in s:
             s["enum"] = [*s["enum"], None]
         else:
-            s["type"] = [s["type"], "null"]
+            s["type"] = [*(s["type"] if isinstance(s["type"], list) else [s["type"]]), "null"]
     return s
 
 
 def _case_schema(book: Book, name: str) -> dict:
     plan = book.decisions[name]
     props = {f: value_schema(book.fields[f], nullable=True) for f in plan.inputs}
-    props["decision"] = {"type": "string", "description": "ignored here: the path names the decision"}
+    props["decision"] = {"type": ["string", "null"], "description": "ignored here: the path names the decision"}
     return {"type": "object", "title": f"{name} case", "properties": props, "additionalProperties": False}
 
 
