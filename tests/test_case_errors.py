@@ -204,7 +204,7 @@ BATCH_LINES = [
     '{"country": "JP", "amount_yen": 10}',  # 1 ok
     '{"country": "JP", ',  # 2 not JSON
     '{"country": 81}',  # 3 wrong type
-    "",  # 4 blank: skipped
+    "",  # 4 blank: an error row
     '{"contry": "JP"}',  # 5 unknown field
     "[1, 2]",  # 6 not an object
     '{"country": "DE"}',  # 7 not allowed
@@ -216,11 +216,12 @@ BATCH_LINES = [
 
 def check_batch_output(text):
     rows = [json.loads(line) for line in text.splitlines()]
-    assert len(rows) == 9  # one per non-blank line, in order
+    assert len(rows) == 10  # one per line, blank ones too, in order
+    assert [r["line"] for r in rows] == list(range(1, 11))
     assert rows[0]["outputs"] == {"verdict": "ok"}
     errors = {r["line"]: r["error"] for r in rows if "error" in r}
-    assert sorted(errors) == [2, 3, 5, 6, 7, 8]
-    assert [r.get("line") for r in rows if "error" in r] == [2, 3, 5, 6, 7, 8]  # input order
+    assert [r.get("line") for r in rows if "error" in r] == [2, 3, 4, 5, 6, 7, 8]  # input order
+    assert "blank line" in errors[4]["message"]
     assert "JSON" in errors[2]["message"]
     assert errors[3]["error"] == "case" and errors[3].get("field") == "country"
     assert 'did you mean "country"' in errors[5]["message"]
@@ -238,7 +239,7 @@ def test_batch_goes_on_and_reports_each_bad_line(tables_dir, tmp_path):
     assert "Traceback" not in p.stderr
     assert p.returncode != 0  # some lines failed
     check_batch_output(p.stdout)
-    assert "6" in p.stderr and "9" in p.stderr  # "6 of 9 cases failed"
+    assert "7 of 10 cases failed" in p.stderr
 
 
 def test_batch_to_output_file(tables_dir, tmp_path):

@@ -1,22 +1,22 @@
 """The ``decide`` command: a thin click layer over the engine's API.
 
-The group and the commands that decide cases (run, batch, test, tables, serve) are
-here; the analysts' commands (lint, verify, diff) in ``cli_check``; what they share
-(options, loading the workbooks, failing) in ``cli_shared``; case JSON in and out and
-the exit codes in ``casejson``.  Exit codes: 0 ok, 1 an evaluation or test failure,
-2 bad input (workbook or case)."""
+The group and the commands that decide cases (run, test, tables, serve) are
+here; ``decide batch`` in ``batch``; the analysts' commands (lint, verify, diff) in
+``cli_check``; what they share (options, loading the workbooks, failing) in
+``cli_shared``; case JSON in and out and the exit codes in ``casejson``.  Exit codes:
+0 ok, 1 an evaluation or test failure, 2 bad input (workbook or case)."""
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from decide.app import casejson, cli_check, cli_why
 from decide.app import cli_show
+from decide.app.batch import batch
 from decide.app.casejson import EXIT_FAIL, EXIT_OK, CaseJSONError
 from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook
-from decide.model.errors import CaseError, EvaluationError, did_you_mean
+from decide.model.errors import CaseError, EvaluationError
 
 
 class DefaultGroup(click.Group):
@@ -84,72 +84,6 @@ def run(case, decision, tables, engine_name, explain, fmt):
             click.echo(f"  {label(book.ir, f)}: {show_value(v)}")
         return
     click.echo(casejson.dumps(result.to_dict()))
-
-
-@click.command("batch")
-@click.argument("cases", type=click.Path(allow_dash=True))
-@click.option("--decision", "-d", required=True, help="Decision or table to run on every case.")
-@click.option("--output", "-o", type=click.Path(allow_dash=True), default="-", help="Where to write results (default stdout).")
-@TABLES_OPT
-@ENGINE_OPT
-def batch(cases, decision, output, tables, engine_name):
-    """Decide every line of a JSON Lines file; one result line per input line.
-
-    A line whose case is bad yields {"error": {...}, "line": N} and the run goes on.
-    Exit code 1 when any line failed.
-
-    \b
-    Example:
-      decide batch cases.jsonl --decision card_eligibility -o results.jsonl
-    """
-    book = load_rulebook(tables, engine_name)
-    if decision not in book.decisions:
-        fail(f'unknown decision "{decision}"{did_you_mean(decision, book.decisions)}; '
-             f'decisions: {", ".join(sorted(book.decisions))}')
-    try:
-        src = sys.stdin.buffer if cases == "-" else open(cases, "rb")
-    except OSError as e:
-        fail(f"{cases}: {e.strerror or e}")
-    out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
-    total = None if cases == "-" else os.path.getsize(cases)
-    show_bar = sys.stderr.isatty() and total
-    failed = done = 0
-    decide = book.decide
-
-    def one(lineno: int, raw: bytes) -> tuple[bool, str]:
-        """(decided, the output line) of one input line."""
-        try:
-            facts = casejson.parse(raw, noun="line")
-            facts.pop("decision", None)
-            return True, casejson.dumps(decide(decision, facts).to_dict(), pretty=False)
-        except (CaseJSONError, CaseError, EvaluationError) as e:
-            return False, casejson.dumps({"error": e.to_dict(), "line": lineno}, pretty=False)
-
-    with click.progressbar(length=total or 0, file=sys.stderr, label="deciding") if show_bar else _nullbar() as bar:
-        for lineno, raw in enumerate(src, 1):
-            if not raw.strip():
-                continue
-            ok, line = one(lineno, raw)
-            failed += not ok
-            done += 1
-            out.write(line + "\n")
-            bar.update(len(raw))
-    if out is not sys.stdout:
-        out.close()
-    if failed:
-        click.echo(f"{failed} of {done} cases failed", err=True)
-        sys.exit(EXIT_FAIL)
-
-
-class _nullbar:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-    def update(self, n):
-        pass
 
 
 @click.command("test")

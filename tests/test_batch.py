@@ -1,0 +1,227 @@
+"""Issue 12: ``decide batch`` never loses or misaligns a line.  Every bad input and
+output case through the real command: blank lines, ``-o`` = the input (by name,
+symlink, hard link), two writers, an unwritable ``-o``, ``/dev/full``, a huge line
+(in bounded memory), kill -9 then ``--resume``; the line number on every row."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+DECIDE = str(Path(sys.executable).with_name("decide"))
+DECISION = "purchase_restriction"
+CATEGORIES = ["general_goods", "books", "gift_card", "kindle", "fashion", "subscription"]
+
+
+def batch(*args, stdin=None, **kw):
+    return subprocess.run([DECIDE, "batch", *map(str, args)], capture_output=True, text=True,
+                          stdin=stdin, **kw)
+
+
+def case_line(rng: random.Random) -> str:
+    return json.dumps({"category": rng.choice(CATEGORIES), "amount_yen": rng.randrange(0, 60000),
+                       "recurring": rng.random() < 0.1})
+
+
+def write_cases(path: Path, n: int, seed: int = 1, bad_every: int = 0) -> Path:
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(1, n + 1):
+            f.write(("not json" if bad_every and i % bad_every == 0 else case_line(rng)) + "\n")
+    return path
+
+
+def rows(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def one_error_line(p) -> str:
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    return p.stderr
+
+
+# --------------------------------------------------------------------------- lines
+def test_blank_lines_are_error_rows_and_every_row_has_its_line(tmp_path):
+    cases = tmp_path / "c.jsonl"
+    cases.write_text('{"category": "books", "amount_yen": 100}\n\n   \n'
+                     '{"category": "gift_card", "amount_yen": 5000}\n\n', encoding="utf-8")
+    p = batch(cases, "-d", DECISION)
+    out = rows(p.stdout)
+    assert [r["line"] for r in out] == [1, 2, 3, 4, 5]
+    assert [("error" in r) for r in out] == [False, True, True, False, True]
+    assert all("blank line" in out[i]["error"]["message"] for i in (1, 2, 4))
+    assert out[3]["outputs"]["restriction"] == "cashable"
+    assert p.returncode == 1 and "3 of 5 cases failed" in p.stderr
+
+
+def test_crlf_lines_and_no_final_newline(tmp_path):
+    cases = tmp_path / "c.jsonl"
+    cases.write_bytes(b'{"category": "books"}\r\n{"category": "kindle"}')
+    p = batch(cases, "-d", DECISION)
+    assert p.returncode == 0, p.stderr
+    assert [r["line"] for r in rows(p.stdout)] == [1, 2]
+
+
+def test_huge_line_is_an_error_row_in_bounded_memory(tmp_path):
+    cases = tmp_path / "c.jsonl"
+    with cases.open("wb") as f:
+        f.write(b'{"category": "books"}\n')
+        f.write(b'{"category": "' + b"x" * (200 << 20) + b'"}\n')  # a 200 MB line
+        f.write(b'{"category": "gift_card"}\n')
+    out = tmp_path / "out.jsonl"
+    # the child's peak RSS, measured by a parent of its own
+    probe = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:]); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024); sys.exit(p.returncode)")
+    p = subprocess.run([sys.executable, "-c", probe, DECIDE, "batch", str(cases), "-d", DECISION, "-o", str(out)],
+                       capture_output=True, text=True)
+    assert p.returncode == 1, p.stderr
+    peak_mb = int(p.stdout.strip())
+    assert peak_mb < 150, f"peak RSS {peak_mb} MB for a 200 MB line"
+    got = rows(out.read_text(encoding="utf-8"))
+    assert [r["line"] for r in got] == [1, 2, 3]
+    assert "over 1048576 bytes" in got[1]["error"]["message"]
+    assert got[2]["outputs"]["restriction"] == "cashable"
+
+
+# --------------------------------------------------------------------------- the output file
+@pytest.mark.parametrize("how", ["same name", "symlink", "hard link", "via stdin"])
+def test_output_that_is_the_input_is_refused(tmp_path, how):
+    cases = write_cases(tmp_path / "c.jsonl", 5)
+    before = cases.read_bytes()
+    if how == "same name":
+        p = batch(cases, "-d", DECISION, "-o", cases)
+    elif how == "symlink":
+        (tmp_path / "link.jsonl").symlink_to(cases)
+        p = batch(cases, "-d", DECISION, "-o", tmp_path / "link.jsonl")
+    elif how == "hard link":
+        os.link(cases, tmp_path / "hard.jsonl")
+        p = batch(tmp_path / "hard.jsonl", "-d", DECISION, "-o", cases)
+    else:
+        with cases.open("rb") as f:
+            p = batch("-", "-d", DECISION, "-o", cases, stdin=f)
+    assert "is the input file" in one_error_line(p)
+    assert cases.read_bytes() == before
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob("*.lock"))
+
+
+def test_written_beside_and_renamed_on_success(tmp_path):
+    cases = write_cases(tmp_path / "c.jsonl", 50)
+    out = tmp_path / "out.jsonl"
+    p = batch(cases, "-d", DECISION, "-o", out)
+    assert p.returncode == 0 and p.stdout == "", p.stderr
+    assert [r["line"] for r in rows(out.read_text(encoding="utf-8"))] == list(range(1, 51))
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["c.jsonl", "out.jsonl"]  # no partial, no lock
+
+
+def test_two_writers_to_one_output_the_second_is_refused(tmp_path):
+    out = tmp_path / "out.jsonl"
+    first = subprocess.Popen([DECIDE, "batch", "-", "-d", DECISION, "-o", str(out)],
+                             stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first.stdin.write(b'{"category": "books"}\n')
+        first.stdin.flush()
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "out.jsonl.partial").exists():  # the first holds the lock now
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.05)
+        cases = write_cases(tmp_path / "c.jsonl", 3)
+        second = batch(cases, "-d", DECISION, "-o", out)
+        assert "being written by another decide batch" in one_error_line(second)
+        first.stdin.write(b'{"category": "kindle"}\n')
+        first.stdin.close()
+        assert first.wait(30) == 0, first.stderr.read()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+        first.stderr.close()
+    assert [r["line"] for r in rows(out.read_text(encoding="utf-8"))] == [1, 2]  # only the first's rows
+    assert batch(cases, "-d", DECISION, "-o", out).returncode == 0  # the lock is free again
+
+
+def test_a_lock_held_by_another_process_refuses(tmp_path):
+    cases = write_cases(tmp_path / "c.jsonl", 3)
+    out = tmp_path / "out.jsonl"
+    with open(tmp_path / "out.jsonl.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = batch(cases, "-d", DECISION, "-o", out)
+        assert "out.jsonl.lock" in one_error_line(p)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("where", ["missing directory", "a directory"])
+def test_unwritable_output_is_one_line_exit_2(tmp_path, where):
+    cases = write_cases(tmp_path / "c.jsonl", 3)
+    target = tmp_path / "nope" / "out.jsonl" if where == "missing directory" else tmp_path
+    p = batch(cases, "-d", DECISION, "-o", target)
+    assert "cannot write" in one_error_line(p) and str(target) in p.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_read_only_directory_is_one_line_exit_2(tmp_path):
+    cases = write_cases(tmp_path / "c.jsonl", 3)
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o500)
+    assert "cannot write" in one_error_line(batch(cases, "-d", DECISION, "-o", ro / "out.jsonl"))
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("how", ["-o", "stdout"])
+def test_full_disk_is_one_line_exit_2(tmp_path, how):
+    cases = write_cases(tmp_path / "c.jsonl", 2000)
+    if how == "-o":
+        p = batch(cases, "-d", DECISION, "-o", "/dev/full")
+    else:
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([DECIDE, "batch", str(cases), "-d", DECISION], stdout=full,
+                               stderr=subprocess.PIPE, text=True)
+    assert "No space left on device" in one_error_line(p)
+
+
+# --------------------------------------------------------------------------- kill -9 and --resume
+def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
+    cases = write_cases(tmp_path / "c.jsonl", 200_000, bad_every=997)
+    whole = tmp_path / "whole.jsonl"
+    ref = batch(cases, "-d", DECISION, "-o", whole)
+    assert ref.returncode == 1, ref.stderr
+
+    out = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    run = subprocess.Popen([DECIDE, "batch", str(cases), "-d", DECISION, "-o", str(out)],
+                           stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (partial.exists() and partial.stat().st_size > 5_000_000):
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.01)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert not out.exists() and partial.exists()
+    assert partial.stat().st_size < whole.stat().st_size
+
+    again = batch(cases, "-d", DECISION, "-o", out)  # without --resume: refused, the partial kept
+    assert "--resume" in one_error_line(again) and partial.exists()
+    resumed = batch(cases, "-d", DECISION, "-o", out, "--resume")
+    assert resumed.returncode == ref.returncode and resumed.stderr == ref.stderr
+    assert out.read_bytes() == whole.read_bytes()
+    assert not partial.exists() and not (tmp_path / "out.jsonl.lock").exists()
+
+
+def test_resume_of_a_row_cut_mid_write(tmp_path):
+    cases = write_cases(tmp_path / "c.jsonl", 30)
+    whole = tmp_path / "whole.jsonl"
+    batch(cases, "-d", DECISION, "-o", whole)
+    data = whole.read_bytes()
+    cut = data.index(b"\n", len(data) // 2) + 40  # mid-row
+    (tmp_path / "out.jsonl.partial").write_bytes(data[:cut])
+    p = batch(cases, "-d", DECISION, "-o", tmp_path / "out.jsonl", "--resume")
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "out.jsonl").read_bytes() == data
