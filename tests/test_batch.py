@@ -225,3 +225,118 @@ def test_resume_of_a_row_cut_mid_write(tmp_path):
     p = batch(cases, "-d", DECISION, "-o", tmp_path / "out.jsonl", "--resume")
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "out.jsonl").read_bytes() == data
+
+
+# --------------------------------------------------------------------------- the batch API (decide.runtime.batch)
+pa = pytest.importorskip("pyarrow", reason="pyarrow is in the test extras: pip install -e '.[test]'")
+
+import datetime as dt  # noqa: E402
+import pickle  # noqa: E402
+from decimal import Decimal as D  # noqa: E402
+
+import decide  # noqa: E402
+from decide.runtime.batch import decide_batch, input_schema, output_schema  # noqa: E402
+from tests.workbooks import table, write_workbook  # noqa: E402
+
+TYPED_GLOSSARY = [("price", "number"), ("qty", "integer"), ("member", "boolean"), ("since", "date"),
+                  ("app", "version"), ("tags", "text list", '"a","b","c"'), ("fee", "number"),
+                  ("total", "integer"), ("until", "date"), ("labels", "text list", '"a","b","c","vip"'),
+                  ("min_app", "version"), ("note", "text")]
+
+
+@pytest.fixture(scope="module")
+def typed_tables(tmp_path_factory):
+    """One FIRST table with an input and an output of every Glossary type."""
+    d = tmp_path_factory.mktemp("typed")
+    write_workbook(d / "typed.xlsx", glossary=TYPED_GLOSSARY, tables=[table(
+        "Typed", "FIRST", ["INPUT price", "INPUT member", "INPUT tags", "OUTPUT fee", "OUTPUT total",
+                           "OUTPUT until", "OUTPUT labels", "OUTPUT min_app", "OUTPUT note"],
+        [[1, ">= 100", "true", "-", "price * 0.035", "qty * 2", "since", "tags", "app", '"big member"'],
+         [2, "-", "-", "-", "price * 0.10", "qty", 'date("2030-01-31")', '["vip"]', '"1.2.3"', '"other"']])])
+    return d
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    import decide.atone
+    return decide.load(decide.atone.tables_dir())
+
+
+def test_api_rows_in_order_bad_rows_kept_with_their_errors(shipped):
+    rows = [{"category": "books", "amount_yen": 100}, {"category": 3}, "not a dict", {"contry": "JP"},
+            {"category": "gift_card", "recurring": None}]
+    t = decide_batch(shipped, DECISION, rows)
+    assert t.num_rows == 5
+    assert t.column("restriction").to_pylist() == ["none", None, None, None, "cashable"]
+    errors = [None if e is None else json.loads(e) for e in t.column("error").to_pylist()]
+    assert errors[0] is None and errors[4] is None
+    assert errors[1]["field"] == "category" and "expected text" in errors[1]["message"]
+    assert "JSON object" in errors[2]["message"] and 'unknown field "contry"' in errors[3]["message"]
+    assert t.column("fired").to_pylist()[4] == [f"{f.table}#{f.rule}" for f in
+                                                 shipped.decide(DECISION, rows[4]).fired]
+    assert t.schema.names == ["allowed", "restriction", "message", "fired", "error"]
+
+
+def test_api_every_type_in_and_out(typed_tables):
+    book = decide.load(typed_tables)
+    assert input_schema(book, "Typed").field("since").type == pa.date32()
+    schema = output_schema(book, "Typed")
+    assert [str(schema.field(n).type) for n in ("fee", "total", "until", "labels", "min_app", "note")] == \
+        ["decimal128(38, 10)", "int64", "date32[day]", "list<item: string>", "string", "string"]
+    data = pa.table({"price": pa.array([D("200.00"), D("5"), D("1e30"), None], pa.decimal128(38, 2)),
+                     "qty": pa.array([3, 4, 5, 1], pa.int64()),
+                     "member": [True, False, True, True],
+                     "since": pa.array([dt.date(2020, 2, 3)] * 4, pa.date32()),
+                     "app": ["6.7", "1.0", "2", "x.y"],
+                     "tags": [["a"], [], ["b", "c"], ["zz"]],
+                     "id": ["r1", "r2", "r3", "r4"]})
+    t = decide_batch(book, "Typed", data, keep=["id"])
+    r = t.to_pylist()
+    assert [x["id"] for x in r] == ["r1", "r2", "r3", "r4"] and t.schema.field("id").type == pa.string()
+    assert r[0]["fee"] == D("7.000") and r[0]["total"] == 6 and r[0]["until"] == dt.date(2020, 2, 3)
+    assert r[0]["labels"] == ["a"] and r[0]["min_app"] == "6.7" and r[0]["error"] is None
+    assert r[1]["fee"] == D("0.5") and r[1]["until"] == dt.date(2030, 1, 31) and r[1]["labels"] == ["vip"]
+    assert "does not fit decimal(38, 10)" in json.loads(r[2]["error"])["message"]  # 1e30 * 0.035: too wide
+    assert r[2]["fee"] is None and r[2]["fired"] is None
+    assert json.loads(r[3]["error"])["field"] in ("app", "tags")
+
+
+def test_api_pandas_nan_and_numpy_values(shipped):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"member_id": [7, 8, 9], "category": ["books", None, "gift_card"],
+                       "amount_yen": [100.0, float("nan"), 5000.0], "recurring": [False, True, None]})
+    t = decide_batch(shipped, DECISION, df, keep=["member_id"])
+    assert t.column("member_id").to_pylist() == [7, 8, 9]
+    assert t.column("restriction").to_pylist()[0] == "none" and t.column("restriction")[2].as_py() == "cashable"
+    expected = [shipped.decide(DECISION, {"category": "books", "amount_yen": 100, "recurring": False}).outputs,
+                None, shipped.decide(DECISION, {"category": "gift_card", "amount_yen": 5000}).outputs]
+    got = [None if e else {k: r[k] for k in ("allowed", "restriction", "message")}
+           for r, e in zip(t.to_pylist(), t.column("error").to_pylist())]
+    assert got[0] == expected[0] and got[2] == expected[2]
+
+
+def test_api_unknown_column_refused_up_front(shipped):
+    with pytest.raises(decide.CaseError, match='column "categry".*did you mean "category"'):
+        decide_batch(shipped, DECISION, pa.table({"categry": ["books"]}))
+    with pytest.raises(decide.CaseError, match="unknown decision"):
+        decide_batch(shipped, "nope", [{}])
+    batch_ = pa.record_batch({"category": ["books"]})
+    assert isinstance(decide_batch(shipped, DECISION, batch_), pa.RecordBatch)
+
+
+def test_rulebook_pickles_as_workbook_bytes_and_decides_the_same(tmp_path, typed_tables):
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(typed_tables, copy)
+    book = decide.load(copy)
+    data = pickle.dumps(book)
+    shutil.rmtree(copy)  # the worker never sees the directory
+    code = ("import pickle, sys; b = pickle.loads(sys.stdin.buffer.read()); "
+            "r = b.decide('Typed', {'price': 200, 'member': True, 'tags': ['a'], 'qty': 3, 'since': '2020-02-03', "
+            "'app': '6.7'}); print(r.outputs['fee'], r.outputs['until'], b.digest == %r)" % book.digest)
+    p = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True)
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout.decode().split() == ["7.000", "2020-02-03", "True"]
+    twice = pickle.loads(data), pickle.loads(data)  # the second from the per-process cache
+    assert twice[0].decide("Typed", {"price": 1}) == twice[1].decide("Typed", {"price": 1}) == \
+        book.decide("Typed", {"price": 1})

@@ -1,7 +1,9 @@
 """The embedding API: ``load`` a directory of workbooks, ``decide`` cases."""
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any, Iterable, Mapping
 from decide.model.errors import CaseError, did_you_mean
 from decide.model.ir import Book, DecisionService
 from decide.compile.loader import load_book
+from decide.compile.reader import workbook_paths
 from decide.runtime.native import compile_book, compile_validators, source as native_source
 from decide.runtime.result import Result
 
@@ -29,7 +32,12 @@ class DecisionInfo:
 
 class Rulebook:
     """A loaded, checked and compiled set of workbooks.  Thread-safe: one instance
-    serves any number of threads; ``reload()`` swaps in a new version atomically."""
+    serves any number of threads; ``reload()`` swaps in a new version atomically.
+
+    Picklable, to ship to worker processes (``multiprocessing``, Spark, Dask): the
+    pickle holds the bytes of the workbooks of the version in service (not their
+    path, which a worker may not see), and unpickling compiles them again, once per
+    process for the same bytes (a cache keyed by their SHA-256)."""
 
     def __init__(self, path: str | os.PathLike, *, engine: str = "native",
                  services: Iterable[DecisionService] | None = None):
@@ -41,8 +49,9 @@ class Rulebook:
         self._lock = threading.Lock()
         self._install(self._compile())
 
-    def _compile(self):
-        book = load_book(self.path, self._services)
+    def _compile(self, directory: str | os.PathLike | None = None):
+        book = load_book(directory or self.path, self._services)
+        files = _read_files(directory or self.path)  # after the loader's checks bounded them
         if self.engine == "durable":
             from decide.runtime.durable.backend import DurableBackend  # imported only when asked for
             backend = DurableBackend(book)
@@ -51,12 +60,11 @@ class Rulebook:
         else:
             backend = None
             fns = compile_book(book)
-        return book, fns, backend
+        return book, fns, backend, files
 
     def _install(self, compiled):
-        ir, fns, backend = compiled
         # One assignment: a thread sees either the old version whole or the new one whole.
-        self._state = (ir, fns, backend)
+        self._state = compiled
 
     @property
     def ir(self) -> Book:
@@ -75,7 +83,7 @@ class Rulebook:
     def source(self, name: str) -> str:
         """The Python source of the function the native runtime compiles for decision
         ``name`` (compiled on asking when this book runs on another engine)."""
-        ir, fns, _ = self._state
+        ir, fns = self._state[:2]
         if not isinstance(name, str) or name not in fns:
             raise _unknown(name, fns)
         return getattr(fns[name], "source", None) or native_source(ir, name)
@@ -91,9 +99,61 @@ class Rulebook:
         return {n: DecisionInfo(n, p.kind, p.inputs, p.outputs, p.tables)
                 for n, p in self.ir.decisions.items()}
 
+    @property
+    def digest(self) -> str:
+        """SHA-256 (hex) of the workbooks of the version in service: their names and bytes."""
+        return _digest(self._state[3])
+
+    def __getstate__(self) -> dict:
+        return {"path": str(self.path), "engine": self.engine, "services": self._services,
+                "files": self._state[3]}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path, self.engine = Path(state["path"]), state["engine"]
+        self._services = state["services"]
+        self._lock = threading.Lock()
+        files = state["files"]
+        key = (_digest(files), self.engine) if self.engine == "native" and self._services is None else None
+        with _UNPICKLED_LOCK:
+            compiled = _UNPICKLED.get(key) if key else None
+            if compiled is None:
+                with tempfile.TemporaryDirectory(prefix="decide-book-") as d:
+                    for rel, data in files.items():
+                        target = Path(d, rel)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(data)
+                    compiled = self._compile(d)
+                if key:
+                    _UNPICKLED[key] = compiled
+        self._install(compiled)
+
     def __repr__(self) -> str:
         return f"<Rulebook {self.path} ({self.engine}): {len(self.ir.tables)} tables, " \
                f"{len(self.ir.decisions)} decisions>"
+
+
+_UNPICKLED: dict = {}  # (digest, engine) → compiled version: one compile per process
+_UNPICKLED_LOCK = threading.Lock()
+
+
+def _read_files(path: str | os.PathLike) -> dict[str, bytes]:
+    """The workbooks under ``path`` as {name relative to it: bytes} (what a pickle ships)."""
+    d = Path(path)
+    files = {}
+    for p in workbook_paths(d) if d.exists() else ():
+        try:
+            files[p.name if d.is_file() else str(p.relative_to(d))] = p.read_bytes()
+        except OSError:
+            continue  # the loader reports it
+    return files
+
+
+def _digest(files: dict[str, bytes]) -> str:
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        data = files[rel]
+        h.update(rel.encode("utf-8") + b"\0" + len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()
 
 
 def _unknown(name, decisions) -> CaseError:
