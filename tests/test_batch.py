@@ -340,3 +340,89 @@ def test_rulebook_pickles_as_workbook_bytes_and_decides_the_same(tmp_path, typed
     twice = pickle.loads(data), pickle.loads(data)  # the second from the per-process cache
     assert twice[0].decide("Typed", {"price": 1}) == twice[1].decide("Typed", {"price": 1}) == \
         book.decide("Typed", {"price": 1})
+
+
+# --------------------------------------------------------------------------- --workers, CSV, Parquet
+def test_workers_keep_the_input_order(tmp_path):
+    cases = write_cases(tmp_path / "c.jsonl", 20_000, seed=5, bad_every=101)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    p1 = batch(cases, "-d", DECISION, "-o", one)
+    p2 = batch(cases, "-d", DECISION, "-o", two, "--workers", "2")
+    assert p1.returncode == p2.returncode == 1 and p1.stderr == p2.stderr
+    assert one.read_bytes() == two.read_bytes()
+
+
+def test_csv_in_typed_by_the_glossary_and_csv_out(tmp_path, typed_tables):
+    cases = tmp_path / "c.csv"
+    cases.write_text('price,qty,member,since,app,tags\n'
+                     '200.50,3,true,2020-02-03,6.7,"[""a"", ""b""]"\n'
+                     '\n'
+                     '5,,FALSE,,,\n'
+                     'abc,1,true,,,\n'
+                     '"unclosed,1\n', encoding="utf-8")
+    p = batch(cases, "-d", "Typed", "--tables", typed_tables)
+    got = rows(p.stdout)
+    assert [r["line"] for r in got] == [2, 3, 4, 5, 6]
+    assert got[0]["outputs"] == {"fee": 7.0175, "total": 6, "until": "2020-02-03", "labels": ["a", "b"],
+                                 "min_app": "6.7", "note": "big member"}
+    assert "blank line" in got[1]["error"]["message"]
+    assert got[2]["outputs"]["fee"] == 0.5 and got[2]["outputs"]["total"] is None
+    assert "expected a number" in got[3]["error"]["message"] and "CSV" in got[4]["error"]["message"]
+    out = tmp_path / "out.csv"
+    p = batch(cases, "-d", "Typed", "--tables", typed_tables, "-o", out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "line,fee,total,until,labels,min_app,note,fired,error"
+    assert lines[1] == '2,7.01750,6,2020-02-03,"[""a"", ""b""]",6.7,big member,"[""Typed#1""]",'
+
+
+def test_csv_header_with_an_unknown_column_is_refused(tmp_path):
+    cases = tmp_path / "c.csv"
+    cases.write_text("categry,amount_yen\nbooks,1\n", encoding="utf-8")
+    p = batch(cases, "-d", DECISION)
+    assert 'column "categry"' in one_error_line(p) and 'did you mean "category"' in p.stderr
+
+
+def test_format_option_for_stdin_and_resume_only_for_json_lines(tmp_path):
+    p = subprocess.run([DECIDE, "batch", "-", "-d", DECISION, "--format", "csv"], input="category\nbooks\n",
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and rows(p.stdout)[0]["line"] == 2, p.stderr
+    cases = write_cases(tmp_path / "c.jsonl", 3)
+    assert "--resume" in one_error_line(batch(cases, "-d", DECISION, "-o", tmp_path / "o.csv", "--resume"))
+
+
+def test_parquet_round_trips_dates_decimals_and_lists(tmp_path, typed_tables):
+    pq = pytest.importorskip("pyarrow.parquet")
+    data = pa.table({"price": pa.array([D("200.50"), D("5"), None, D("123456789.123")], pa.decimal128(20, 3)),
+                     "qty": pa.array([3, None, 1, 2], pa.int32()),
+                     "member": [True, False, None, True],
+                     "since": pa.array([dt.date(2020, 2, 3), None, dt.date(1999, 12, 31), dt.date(2024, 2, 29)]),
+                     "app": ["6.7", None, "1.0", "bad"],
+                     "tags": [["a", "b"], [], None, ["c"]]})
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pq.write_table(data, src)
+    p = batch(src, "-d", "Typed", "--tables", typed_tables, "-o", out, "--workers", "2")
+    assert p.returncode == 1 and "1 of 4 cases failed" in p.stderr, p.stderr
+    t = pq.read_table(out)
+    assert [str(t.schema.field(n).type) for n in ("line", "fee", "total", "until", "labels")] == \
+        ["int64", "decimal128(38, 10)", "int64", "date32[day]", "list<element: string>"]
+    r = t.to_pylist()
+    assert [x["line"] for x in r] == [1, 2, 3, 4]
+    assert r[0]["fee"] == D("7.0175") and r[0]["until"] == dt.date(2020, 2, 3) and r[0]["labels"] == ["a", "b"]
+    assert r[0]["total"] == 6 and r[0]["min_app"] == "6.7" and r[0]["fired"] == ["Typed#1"]
+    assert r[1]["fee"] == D("0.5") and r[1]["total"] is None and r[1]["until"] == dt.date(2030, 1, 31)
+    assert r[2]["fee"] is None and r[2]["labels"] == ["vip"]  # price null: rule 2 with a null fee
+    assert r[3]["error"] and json.loads(r[3]["error"])["field"] == "app" and r[3]["fee"] is None
+    # the same cases as JSON Lines give the same values
+    jl = tmp_path / "in.jsonl"
+    jl.write_text("\n".join(casejson_line(x) for x in data.to_pylist()) + "\n", encoding="utf-8")
+    js = rows(batch(jl, "-d", "Typed", "--tables", typed_tables).stdout)
+    assert [j.get("outputs", {}).get("until") for j in js] == \
+        [None if x["error"] else (x["until"].isoformat() if x["until"] else None) for x in r]
+    assert [str(j["outputs"]["fee"]) if "outputs" in j and j["outputs"]["fee"] is not None else None
+            for j in js] == [str(D(x["fee"]).normalize()) if x["fee"] is not None else None for x in r]
+
+
+def casejson_line(row: dict) -> str:
+    from decide.app import casejson
+    return casejson.dumps({k: v.isoformat() if isinstance(v, dt.date) else v for k, v in row.items()},
+                          pretty=False)

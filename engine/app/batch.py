@@ -1,5 +1,9 @@
 """``decide batch``: decide every case of a file, one result row per input line, in order.
 
+Input and output are JSON Lines, CSV or Parquet (``batch_formats``), by extension or
+``--format``/``--output-format``; ``--workers N`` decides pieces of the input in N
+processes (the Rulebook pickled to them) and writes them back in input order.
+
 Every output row carries the number of its input line (``"line": N``); a blank, bad or
 over-long line (over ``casejson.MAX_BYTES``) is an error row, never skipped, and the
 run goes on.  Lines are read in bounded pieces, so memory stays flat whatever the
@@ -21,77 +25,19 @@ import os
 import stat
 import sys
 from collections import deque
-from typing import BinaryIO, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import BinaryIO
 
 import click
 
-from decide.app import casejson
-from decide.app.casejson import EXIT_BAD, EXIT_FAIL, CaseJSONError
+from decide.app import batch_formats, casejson
+from decide.app.casejson import EXIT_FAIL, CaseJSONError
 from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook
-from decide.model.errors import CaseError, EvaluationError, did_you_mean
-
-CHUNK_LINES = 1000  # lines decided as one piece (one task for a worker process)
-CHUNK_BYTES = 4 << 20  # … or fewer lines when they add up to this many bytes
-BLANK = "blank line: a case is one JSON object of facts"
-
+from decide.model.errors import CaseError, did_you_mean
+from decide.runtime.batch import check_columns
 
 class WriteFailed(Exception):
     """The output could not be written: ``str()`` is the CLI's line."""
-
-
-# --------------------------------------------------------------------------- reading
-def read_lines(stream: BinaryIO, limit: int = casejson.MAX_BYTES) -> Iterator[tuple[int, bytes]]:
-    """(line number, bytes) of every line, the line end removed.  A line over ``limit``
-    bytes is cut at ``limit + 1`` bytes (what ``casejson.parse`` refuses as over its
-    limit) and the rest of it read and dropped in bounded pieces."""
-    lineno = 0
-    while True:
-        raw = stream.readline(limit + 1)
-        if not raw:
-            return
-        lineno += 1
-        if raw.endswith(b"\n"):
-            raw = raw[:-1]
-        elif len(raw) > limit:  # the line goes on: skip the rest of it
-            while (rest := stream.readline(1 << 16)) and not rest.endswith(b"\n"):
-                pass
-        yield lineno, raw
-
-
-def chunks(lines: Iterator[tuple[int, bytes]], after: int = 0) -> Iterator[list[tuple[int, bytes]]]:
-    """The lines numbered over ``after`` in pieces of at most CHUNK_LINES lines / CHUNK_BYTES."""
-    piece, size = [], 0
-    for lineno, raw in lines:
-        if lineno <= after:
-            continue
-        piece.append((lineno, raw))
-        size += len(raw)
-        if len(piece) >= CHUNK_LINES or size >= CHUNK_BYTES:
-            yield piece
-            piece, size = [], 0
-    if piece:
-        yield piece
-
-
-# --------------------------------------------------------------------------- deciding
-def decide_json_lines(book, decision: str, piece: list[tuple[int, bytes]]) -> tuple[bytes, int, int]:
-    """(the output lines, how many failed, bytes read) of a piece of JSON Lines."""
-    decide = book.decide
-    out, failed, size = [], 0, 0
-    for lineno, raw in piece:
-        size += len(raw) + 1
-        try:
-            if not raw.strip():
-                raise CaseJSONError(BLANK, kind="shape")
-            facts = casejson.parse(raw, noun="line")
-            facts.pop("decision", None)
-            row = decide(decision, facts).to_dict()
-        except (CaseJSONError, CaseError, EvaluationError) as e:
-            row = {"error": e.to_dict()}
-            failed += 1
-        row["line"] = lineno
-        out.append(casejson.dumps(row, pretty=False))
-    return ("\n".join(out) + "\n").encode("utf-8"), failed, size
 
 
 # --------------------------------------------------------------------------- writing
@@ -258,48 +204,148 @@ def resume_point(partial: str) -> tuple[int, int, int]:
         fail(f"{partial} does not end with a row of decide batch: delete it to start again")
 
 
+# --------------------------------------------------------------------------- formats out
+class Sink:
+    """Writes decided pieces to an ``Output`` in a format: JSON Lines and CSV as bytes,
+    Parquet through a ``pyarrow.parquet.ParquetWriter`` on the output stream."""
+
+    def __init__(self, out: Output, fmt: str, book, decision: str):
+        self.out, self.fmt, self._parquet = out, fmt, None
+        if fmt == "csv":
+            out.write(batch_formats.csv_header(book, decision))
+        elif fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            from decide.runtime.batch import output_schema
+            schema = output_schema(book, decision, [pa.field("line", pa.int64())])
+            try:
+                self._parquet = pq.ParquetWriter(out.stream, schema)
+            except OSError as e:
+                raise WriteFailed(f"cannot write {out.name}: {e.strerror or e}") from None
+
+    def write(self, data) -> None:
+        if self._parquet is None:
+            self.out.write(data)
+            return
+        try:
+            self._parquet.write_batch(data)
+        except OSError as e:
+            raise WriteFailed(f"cannot write {self.out.name}: {e.strerror or e}") from None
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            try:
+                self._parquet.close()
+            except OSError as e:
+                raise WriteFailed(f"cannot write {self.out.name}: {e.strerror or e}") from None
+
+
+# --------------------------------------------------------------------------- worker processes
+_WORK: tuple = ()
+
+
+def _init_worker(*args) -> None:
+    global _WORK
+    _WORK = args
+
+
+def _work(piece):
+    return batch_formats.decide_piece(*_WORK, piece)
+
+
+def decided(pieces, workers: int, args: tuple):
+    """(piece, its output, how many failed) for each piece, in input order: in this
+    process, or in ``workers`` processes with at most 2 pieces each in flight."""
+    if workers <= 1:
+        for piece in pieces:
+            yield (piece, *batch_formats.decide_piece(*args, piece))
+        return
+    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=args)
+    pending: deque = deque()
+    try:
+        for piece in pieces:
+            pending.append((piece, pool.submit(_work, piece)))
+            if len(pending) >= 2 * workers:
+                p, f = pending.popleft()
+                yield (p, *f.result())
+        while pending:
+            p, f = pending.popleft()
+            yield (p, *f.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 # --------------------------------------------------------------------------- the command
+FORMAT_CHOICE = click.Choice(batch_formats.FORMATS)
+
+
 @click.command("batch")
 @click.argument("cases", type=click.Path(allow_dash=True))
 @click.option("--decision", "-d", required=True, help="Decision or table to run on every case.")
 @click.option("--output", "-o", type=click.Path(allow_dash=True), default="-",
               help="Where to write results (default stdout); written as OUT.partial, renamed at the end.")
-@click.option("--resume", is_flag=True, help="Continue OUT.partial left by an interrupted run.")
+@click.option("--format", "in_fmt", type=FORMAT_CHOICE, default=None,
+              help="Format of CASES (default: by its extension, else jsonl).")
+@click.option("--output-format", "out_fmt", type=FORMAT_CHOICE, default=None,
+              help="Format of the output (default: by its extension, else jsonl).")
+@click.option("--workers", "-w", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Processes deciding in parallel (input order kept).")
+@click.option("--resume", is_flag=True, help="Continue OUT.partial left by an interrupted run (JSON Lines).")
 @TABLES_OPT
 @ENGINE_OPT
-def batch(cases, decision, output, resume, tables, engine_name):
-    """Decide every line of a JSON Lines file; one result line per input line, in order.
+def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, tables, engine_name):
+    """Decide every case of a file (JSON Lines, CSV or Parquet); one result row per
+    input line, in order.
 
-    Each result carries its input line number ("line": N).  A blank or bad line yields
-    {"error": {...}, "line": N} and the run goes on.  Exit code 1 when any line failed,
-    2 when the input or the output is unusable.
+    Each result carries its input line number ("line": N; a CSV header is line 1, a
+    Parquet row counts from 1).  A blank or bad line yields an error row
+    ({"error": {...}, "line": N}) and the run goes on.  Exit code 1 when any line
+    failed, 2 when the input or the output is unusable.
 
     \b
     Example:
       decide batch cases.jsonl --decision card_eligibility -o results.jsonl
       decide batch cases.jsonl -d card_eligibility -o results.jsonl --resume
+      decide batch cases.parquet -d card_eligibility -o results.parquet --workers 4
     """
+    in_fmt = batch_formats.format_of(cases, in_fmt)
+    out_fmt = batch_formats.format_of(output, out_fmt)
+    if "parquet" in (in_fmt, out_fmt):
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            fail("Parquet needs pyarrow: pip install 'decide[arrow]'")
+    if resume and out_fmt != "jsonl":
+        fail("--resume continues a JSON Lines output; a CSV or Parquet run starts again")
     book = load_rulebook(tables, engine_name)
     if decision not in book.decisions:
         fail(f'unknown decision "{decision}"{did_you_mean(decision, book.decisions)}; '
              f'decisions: {", ".join(sorted(book.decisions))}')
     try:
         src = sys.stdin.buffer if cases == "-" else open(cases, "rb")
+        source = batch_formats.Input(in_fmt, src, None if cases == "-" else os.path.getsize(cases))
+        if source.columns is not None:
+            check_columns(book, decision, source.columns)
     except OSError as e:
         fail(f"{cases}: {e.strerror or e}")
+    except (CaseJSONError, CaseError) as e:
+        fail(f"{cases}: {e}")
+    except Exception as e:  # pyarrow's errors on a file that is not Parquet
+        fail(f"{cases}: not a readable {in_fmt} file: {e}")
     out = Output(output, _input_stat(cases), resume)
-    total = None if cases == "-" else os.path.getsize(cases)
-    show_bar = sys.stderr.isatty() and total
+    show_bar = sys.stderr.isatty() and source.total
     failed, done = out.failed, out.done
+    args = (book, decision, in_fmt, out_fmt, source.columns, out.after)
     try:
-        with click.progressbar(length=total or 0, file=sys.stderr, label="deciding") if show_bar \
+        sink = Sink(out, out_fmt, book, decision)
+        with click.progressbar(length=source.total or 0, file=sys.stderr, label="deciding") if show_bar \
                 else _NullBar() as bar:
-            for piece in chunks(read_lines(src), after=out.after):
-                data, bad, size = decide_json_lines(book, decision, piece)
-                out.write(data)
+            for piece, data, bad, n in decided(source.pieces(), workers, args):
+                sink.write(data)
                 failed += bad
-                done += len(piece)
-                bar.update(size)
+                done += n
+                bar.update(source.cost(piece))
+        sink.close()
         out.commit()
     except WriteFailed as e:
         out.abandon()
@@ -307,7 +353,7 @@ def batch(cases, decision, output, resume, tables, engine_name):
     except KeyboardInterrupt:
         out.abandon()
         where = f"; {out.partial} holds the rows so far: run again with --resume to continue" \
-            if out.partial else ""
+            if out.partial and out_fmt == "jsonl" else ""
         fail(f"interrupted{where}", 130)
     if failed:
         click.echo(f"{failed} of {done} cases failed", err=True)
@@ -323,6 +369,3 @@ class _NullBar:
 
     def update(self, n):
         pass
-
-
-__all__ = ["batch", "read_lines", "decide_json_lines", "EXIT_BAD"]

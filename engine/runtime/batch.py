@@ -176,8 +176,8 @@ def check_columns(book, decision: str, columns: Sequence[str], keep: Sequence[st
     if bad:
         c = bad[0]
         hint = did_you_mean(c, plan.inputs) or did_you_mean(c, book.ir.fields)
-        raise CaseError(f'column "{c}" is not a field of the Glossary{hint} (pass keep=["{c}"] to carry it '
-                        f'through); decision {decision} takes: {", ".join(plan.inputs)}', c)
+        raise CaseError(f'column "{c}" is not a field of the Glossary{hint}; decision {decision} takes: '
+                        f'{", ".join(plan.inputs)}', c)
 
 
 def _rows_and_kept(data, keep: Sequence[str]):
