@@ -82,7 +82,8 @@ def arrow_type(t: Type):
             Type.VERSION: pa.string(), Type.TEXT_LIST: pa.list_(pa.string())}[t]
 
 
-def _plan(book, decision: str):
+def plan_of(book, decision: str):
+    """The plan of ``decision``, or a CaseError naming the decisions there are."""
     if decision not in book.decisions:
         raise CaseError(f'unknown decision "{decision}"{did_you_mean(str(decision), book.decisions)}; '
                         f'decisions: {", ".join(sorted(book.decisions))}')
@@ -93,7 +94,7 @@ def input_schema(book, decision: str):
     """The Arrow schema of the inputs ``decision`` takes, typed from the Glossary."""
     pa = _pa()
     fields = book.ir.fields
-    return pa.schema([pa.field(n, arrow_type(fields[n].type)) for n in _plan(book, decision).inputs])
+    return pa.schema([pa.field(n, arrow_type(fields[n].type)) for n in plan_of(book, decision).inputs])
 
 
 def output_schema(book, decision: str, keep=None):
@@ -102,7 +103,7 @@ def output_schema(book, decision: str, keep=None):
     pa = _pa()
     fields = book.ir.fields
     kept = list(keep or [])
-    cols = [*kept, *(pa.field(n, arrow_type(fields[n].type)) for n in _plan(book, decision).outputs),
+    cols = [*kept, *(pa.field(n, arrow_type(fields[n].type)) for n in plan_of(book, decision).outputs),
             pa.field(FIRED, pa.list_(pa.string()))]
     if _has_version():
         cols.append(pa.field(VERSION, pa.string()))
@@ -168,7 +169,7 @@ def _columns_of(data) -> list[str] | None:
 
 def check_columns(book, decision: str, columns: Sequence[str], keep: Sequence[str] = ()) -> None:
     """CaseError when a column is neither a Glossary field nor kept, or a kept column is missing."""
-    plan = _plan(book, decision)
+    plan = plan_of(book, decision)
     missing = [k for k in keep if k not in columns]
     if missing:
         raise CaseError(f'kept column "{missing[0]}" is not in the input; its columns: {", ".join(columns)}')
@@ -205,7 +206,7 @@ def to_arrow(book, decision: str, outcomes: Sequence[Outcome], kept: Mapping[str
              kept_fields=None):
     """The outcomes as an Arrow RecordBatch of ``output_schema`` (kept columns first)."""
     pa = _pa()
-    plan = _plan(book, decision)
+    plan = plan_of(book, decision)
     fields = book.ir.fields
     kept = dict(kept or {})
     if kept_fields is None:
@@ -259,7 +260,7 @@ def decide_batch(book, decision: str, data, *, keep: Sequence[str] = ()):
     if columns is not None:
         check_columns(book, decision, columns, keep)
     else:
-        _plan(book, decision)
+        plan_of(book, decision)
     rows, kept, fields = _rows_and_kept(data, keep)
     out = to_arrow(book, decision, list(decide_rows(book, decision, rows)), kept, fields)
     return out if isinstance(data, pa.RecordBatch) else pa.Table.from_batches([out], out.schema)
