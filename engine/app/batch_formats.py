@@ -1,7 +1,7 @@
 """The file formats of ``decide batch``: JSON Lines, CSV and Parquet, in and out.
 
 Reading gives pieces: ``(first line, bytes of whole lines)`` of JSON Lines or CSV, read
-in blocks of about 256 kB (a line over ``casejson.MAX_BYTES`` cut and refused), or
+in blocks of about 64 kB (a line over ``casejson.MAX_BYTES`` cut and refused), or
 ``(first row, RecordBatch)`` of Parquet; ``decide_piece`` (in a worker process or in
 line) splits a piece into lines and turns it into output in the chosen format.  "line"
 is the line of the file (a CSV's header is line 1) or, in Parquet, the row (from 1).
@@ -32,7 +32,7 @@ from decide.runtime.batch import FIRED, Outcome, decide_rows, fired_names
 FORMATS = ("jsonl", "csv", "parquet")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
               ".parquet": "parquet", ".pq": "parquet"}
-BLOCK_BYTES = 256 << 10  # lines decided as one piece (one task for a worker process)
+BLOCK_BYTES = 64 << 10  # lines decided as one piece (one task for a worker process)
 PARQUET_ROWS = 10_000  # rows of a Parquet input decided as one piece
 BLANK = "blank line: a case is one JSON object of facts"
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
