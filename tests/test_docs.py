@@ -30,6 +30,8 @@ NOT_CHECKED = "<!-- output after the edit above: not checked -->"
 # Commands quoted in the docs that need files the repository does not have.
 NEEDS_FILES = {
     "decide batch cases.jsonl --decision purchase_restriction -o results.jsonl": "cases.jsonl: the reader's own",
+    "decide batch members.parquet -d card_eligibility -o results.parquet --workers 4": "members.parquet: the reader's own",
+    "decide batch members.jsonl -d card_eligibility -o results.jsonl --resume": "members.jsonl: the reader's own",
     "decide serve --watch 2 &": "a server left running in the background",
     "decide diff released/ tables/ --generate 200": "released/: a copy of the tables before the edit",
     "decide diff released/ tables/ --generate 200 --format markdown > summary.md":
