@@ -28,6 +28,9 @@ class Collector:
 
     def __init__(self):
         self.items: list[Diagnostic] = []
+        #: the Glossary could not be read (its header is wrong): its own error says why, so
+        #: "not a Glossary field" is not said again for every header that names a field
+        self.glossary_broken = False
 
     def error(self, code: str, loc: Loc, message: str, related: Loc | None = None):
         self.items.append(Diagnostic(code, "error", loc, message, related))
@@ -67,7 +70,24 @@ def _excel_value(value: Any):
     return value
 
 
+EXCEL_ERRORS = {
+    "#VALUE!": "a value of the wrong type in the formula", "#REF!": "it refers to a deleted cell",
+    "#N/A": "a lookup found nothing", "#DIV/0!": "a division by zero",
+    "#NAME?": "an unknown function or name", "#NUM!": "an impossible number",
+    "#NULL!": "ranges that do not meet", "#SPILL!": "no room for its results",
+}
+
+
+def excel_error(c: Collector, loc: Loc, value: str) -> None:
+    why = EXCEL_ERRORS.get(value.strip().upper())
+    c.error("E106", loc, f"this cell shows the Excel error {value.strip()}: its formula fails"
+            f"{f' ({why})' if why else ''}; fix the formula, or type the value")
+
+
 def _formula_error(c: Collector, sheet: RawSheet, row: int, col: int) -> bool:
+    if (row, col) in sheet.error_values:
+        excel_error(c, sheet.loc(row, col), sheet.error_values[(row, col)])
+        return True
     if (row, col) in sheet.uncached_formulas:
         c.error("E101", sheet.loc(row, col),
                 "this formula has no saved value (the workbook was saved by a program that does "
@@ -76,16 +96,29 @@ def _formula_error(c: Collector, sheet: RawSheet, row: int, col: int) -> bool:
     return False
 
 
+# --------------------------------------------------------------------------- blocks of rows
+def _row_empty(sh: RawSheet, row: int, cols=None) -> bool:
+    cols = range(1, sh.max_col + 1) if cols is None else cols
+    return all((row, col) not in sh.cells and (row, col) not in sh.uncached_formulas for col in cols)
+
+
+def block_rows(sh: RawSheet, first: int, c: Collector, what: str, cols=None):
+    """The rows of a block (rules, cases, properties, fields) from ``first`` to its first
+    empty row.  Something below that empty row is one error (E134) naming the row and the
+    fix: a blank row inserted among the rules would otherwise drop every rule below it."""
+    row = first
+    while row <= sh.max_row and not _row_empty(sh, row, cols):
+        yield row
+        row += 1
+    more = next((r for r in range(row + 1, sh.max_row + 1) if not _row_empty(sh, r, cols)), None)
+    if more is not None:
+        c.error("E134", sh.loc(row), f"row {row} is empty, but {what} go on at row {more}: {what} end "
+                f"at the first empty row, so row {more} and below would be left out; delete the empty "
+                "row (keep notes on another sheet, or in an ANNOTATION column)")
+
+
 # --------------------------------------------------------------------------- glossary
 CHANGEABLE = ("yes", "no", "up", "down")
-
-
-def _changeable_column(sh: RawSheet) -> int | None:
-    """The Glossary column headed "Changeable" (after Description), if any."""
-    for col in range(6, sh.max_col + 1):
-        if sh.text(2, col).lower() == "changeable":
-            return col
-    return None
 
 
 def _changeable(sh: RawSheet, row: int, col: int | None, name: str, c: Collector) -> str | None:
@@ -101,24 +134,49 @@ def _changeable(sh: RawSheet, row: int, col: int | None, name: str, c: Collector
     return None
 
 
+GLOSSARY_COLUMNS = ("field", "type", "allowed values", "label", "description", "changeable")
+
+
+def _glossary_columns(sh: RawSheet, c: Collector) -> dict[str, int] | None:
+    """Row 2's headers → their columns (found by name, so an inserted column moves nothing).
+    A header that is not a Glossary column, or values under no header, is one error at the
+    header; no Field or Type header: one error, and the sheet is not read."""
+    cols: dict[str, int] = {}
+    for col in range(1, sh.max_col + 1):
+        text = re.sub(r"\s+", " ", sh.text(2, col).lower())
+        if text in GLOSSARY_COLUMNS and text not in cols:
+            cols[text] = col
+        elif text:
+            c.error("E117", sh.loc(2, col), f'"{sh.text(2, col)}" is not a Glossary column'
+                    f"{did_you_mean(text, GLOSSARY_COLUMNS)}: the columns are Field, Type, Allowed "
+                    "values, Label, Description and Changeable; delete this column or rename it")
+        elif any((r, col) in sh.cells for r in range(3, sh.max_row + 1)):
+            c.error("E117", sh.loc(2, col), "this column has values but no header in row 2: write "
+                    "Allowed values, Label, Description or Changeable there, or delete the column")
+    if "field" not in cols or "type" not in cols:
+        c.error("E114", sh.loc(2, 1), "the Glossary header (row 2) must be: "
+                "Field | Type | Allowed values | Label | Description")
+        c.glossary_broken = True
+        return None
+    return cols
+
+
 def build_glossary(sheets: list[RawSheet], c: Collector) -> dict[str, Field]:
     fields: dict[str, Field] = {}
+    label_locs: dict[str, Loc] = {}
     for sh in sheets:
-        header = [sh.text(2, col).lower() for col in range(1, 6)]
-        expected = ["field", "type", "allowed values", "label", "description"]
-        if header[:2] != expected[:2]:
-            c.error("E114", sh.loc(2, 1), "the Glossary header (row 2) must be: "
-                    "Field | Type | Allowed values | Label | Description")
+        cols = _glossary_columns(sh, c)
+        if cols is None:
             continue
-        changeable_col = _changeable_column(sh)
-        row = 3
-        while not all(sh.get(row, col) is None for col in range(1, 6)) or (row, 1) in sh.uncached_formulas:
-            f = _glossary_row(sh, row, c)
+        used = sorted(cols.values())
+        for row in block_rows(sh, 3, c, "the Glossary's fields", used):
+            f = _glossary_row(sh, row, cols, c)
             if f is not None:
-                f = replace(f, changeable=_changeable(sh, row, changeable_col, f.name, c))
+                f = replace(f, changeable=_changeable(sh, row, cols.get("changeable"), f.name, c))
                 prev = fields.get(f.name)
                 if prev is None:
                     fields[f.name] = f
+                    label_locs[f.name] = sh.loc(row, cols.get("label", cols["field"]))
                 elif (prev.type, prev.allowed, prev.label) != (f.type, f.allowed, f.label) or \
                         None not in (prev.changeable, f.changeable) and prev.changeable != f.changeable:
                     c.error("E113", f.loc, f'field "{f.name}" is declared again, differently '
@@ -126,44 +184,45 @@ def build_glossary(sheets: list[RawSheet], c: Collector) -> dict[str, Field]:
                             related=prev.loc)
                 elif prev.changeable is None and f.changeable is not None:
                     fields[f.name] = replace(prev, changeable=f.changeable)
-            row += 1
     by_label: dict[str, Field] = {}
     for f in fields.values():
         other = by_label.get(f.label)
         if other is not None and f.label != f.name:
-            c.error("E115", f.loc.at("D" + f.loc.cell[1:]), f'the label "{f.label}" is used by both '
+            c.error("E115", label_locs[f.name], f'the label "{f.label}" is used by both '
                     f'"{other.name}" ({other.loc}) and "{f.name}": a header naming it could mean either; '
                     "give each field its own label", related=other.loc)
         by_label.setdefault(f.label, f)
     return fields
 
 
-def _glossary_row(sh: RawSheet, row: int, c: Collector) -> Field | None:
-    for col in range(1, 6):
-        if _formula_error(c, sh, row, col):
+def _glossary_row(sh: RawSheet, row: int, cols: dict[str, int], c: Collector) -> Field | None:
+    for key in GLOSSARY_COLUMNS[:5]:
+        if key in cols and _formula_error(c, sh, row, cols[key]):
             return None
-    name = sh.text(row, 1)
-    loc = sh.loc(row, 1)
+    fcol, tcol = cols["field"], cols["type"]
+    name = sh.text(row, fcol)
+    loc = sh.loc(row, fcol)
     if not FIELD_RE.match(name):
         c.error("E110", loc, f'"{name}" is not a valid field name: use lower-case letters, digits '
                 "and _ starting with a letter, e.g. amount_yen")
         return None
-    tname = re.sub(r"\s+", " ", sh.text(row, 2).lower())
+    tname = re.sub(r"\s+", " ", sh.text(row, tcol).lower())
     type_ = TYPES.get(tname)
     if type_ is None:
-        c.error("E111", sh.loc(row, 2), f'"{sh.text(row, 2)}" is not a type{did_you_mean(tname, TYPES)}; '
+        c.error("E111", sh.loc(row, tcol), f'"{sh.text(row, tcol)}" is not a type{did_you_mean(tname, TYPES)}; '
                 "types: " + ", ".join(TYPES))
         return None
     allowed = None
-    raw = sh.get(row, 3)
+    raw = sh.get(row, cols["allowed values"]) if "allowed values" in cols else None
     if raw is not None:
         try:
             allowed = _parse_allowed(raw, type_)
         except (SFeelError, ResolveError) as e:
-            c.error("E112", sh.loc(row, 3), f"allowed values of {name}: {e}")
+            c.error("E112", sh.loc(row, cols["allowed values"]), f"allowed values of {name}: {e}")
             return None
-    label = sh.text(row, 4) or name
-    return Field(name, type_, allowed, label, sh.text(row, 5), loc)
+    label = (sh.text(row, cols["label"]) if "label" in cols else "") or name
+    description = sh.text(row, cols["description"]) if "description" in cols else ""
+    return Field(name, type_, allowed, label, description, loc)
 
 
 def _parse_allowed(raw, type_: Type):
@@ -215,10 +274,10 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
                 "starting with a letter, e.g. PurchaseRestriction")
     # hit policy
     policy = agg = None
-    hp_label = sh.text(2, 1).lower()
+    hp_label = re.sub(r"\s+", "", sh.text(2, 1).lower())
     hp = re.sub(r"\s+", " ", sh.text(2, 2).upper())
     spellings = HitPolicy.spellings()  # the registered policies, as they may be written
-    if hp_label not in ("hit policy", "hitpolicy"):
+    if hp_label not in ("hitpolicy", "ヒットポリシー"):
         c.error("E122", sh.loc(2, 1), 'row 2 must be "Hit policy" with the policy in B2; policies: '
                 + HitPolicy.listing())
     elif not hp:
@@ -238,6 +297,7 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
     last_col = max((col for (r, col) in sh.cells if r in (header_row, header_row + 1)), default=1)
     inputs, outputs, annotations = [], [], []
     columns = []  # (kind, col, column object or None)
+    unknown_fields = False  # a header names no field while the Glossary is unreadable (said there)
     for col in range(2, last_col + 1):
         kind = sh.text(header_row, col).upper()
         head_raw = sh.get(header_row + 1, col)
@@ -257,6 +317,10 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
             columns.append((None, col, None))
             continue
         f = _field_by_header(head, fields)
+        if f is None and c.glossary_broken and re.fullmatch(r"[^\W\d]\w*", head):
+            unknown_fields = True
+            columns.append((None, col, None))
+            continue
         if kind == "OUTPUT":
             if f is None:
                 c.error("E126", hloc, f'"{head}" is not a Glossary field'
@@ -306,8 +370,10 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
     # rules
     rules = []
     seen_ids: dict[str, Loc] = {}
-    row = header_row + 2
-    while row <= sh.max_row and not sh.row_empty(row):
+    for row in block_rows(sh, header_row + 2, c, "the rules"):
+        if row in sh.hidden_rows:
+            c.error("E107", sh.loc(row), f"row {row} is hidden, and a hidden rule still applies: unhide "
+                    "it (select the rows around it, right-click › Show / Unhide), or delete the row")
         rule = _build_rule(sh, row, len(rules), columns, fields, policy, agg, c)
         rid = _cell_text(sh.get(row, 1))
         if rid:
@@ -318,10 +384,8 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
                 seen_ids[rid] = sh.loc(row, 1)
         if rule is not None:
             rules.append(rule)
-        row += 1
-    if len(c.items) > start or name == "" or policy is None:
-        if any(d.severity == "error" for d in c.items[start:]):
-            return None
+    if unknown_fields or any(d.severity == "error" for d in c.items[start:]):
+        return None
     return Table(name, policy, agg, description, tuple(inputs), tuple(outputs), tuple(annotations),
                  tuple(rules), sh.loc(1, 2))
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
@@ -25,8 +25,14 @@ from decide.model.errors import Diagnostic
 from decide.model.ir import Loc
 
 _FORMULA = f"{{{SHEET_MAIN_NS}}}f"
+#: A1 → the sheet's kind (compared case-insensitively, spaces trimmed); English or Japanese
 KINDS = {"glossary": "glossary", "decision table": "table", "tests": "tests",
-         "invariants": "invariants"}
+         "invariants": "invariants",
+         "用語集": "glossary", "決定表": "table", "テスト": "tests", "不変条件": "invariants"}
+#: a header word in column A of a table-like sheet, and the words beside it
+_LOOKS_LIKE = {"rule": ("table", {"INPUT", "OUTPUT"}), "case": ("tests", {"INPUT", "EXPECT", "EXPECTED"})}
+_MERGE_BUDGET = 200_000  # cells that merged ranges may cover per sheet: more is refused
+_SNIFF_ROWS = 30  # rows of an unrecognised sheet read to see whether it looks like a table
 
 
 @dataclass
@@ -38,6 +44,9 @@ class RawSheet:
     uncached_formulas: set[tuple[int, int]] = field(default_factory=set)
     max_row: int = 0
     max_col: int = 0
+    hidden_rows: set[int] = field(default_factory=set)
+    error_values: dict[tuple[int, int], str] = field(default_factory=dict)  # cells showing #VALUE! …
+    looks_like: tuple[str, int] | None = None  # an unrecognised sheet that looks like ("table", row)
 
     def loc(self, row: int | None = None, col: int | None = None) -> Loc:
         if row is None:
@@ -73,10 +82,28 @@ class _CellParser(WorkSheetParser):
     each cell's cached value and noting whether it holds a formula: one pass, and only
     the cells present (``iter_rows`` pads every row to the widest and fills the gaps)."""
 
+    hidden_rows: set[int]
+
     def parse_cell(self, element):
         cell = super().parse_cell(element)
         cell["formula"] = element.find(_FORMULA) is not None
         return cell
+
+    def parse_row(self, row):
+        idx, cells = super().parse_row(row)
+        if row.get("hidden") in ("1", "true"):
+            self.hidden_rows.add(idx)
+        return idx, cells
+
+    def merges(self) -> list[tuple[int, int, int, int]]:
+        """The merged ranges (min row, min col, max row, max col), once the rows are read."""
+        if not self.merged_cells:
+            return []
+        out = []
+        for m in self.merged_cells.mergeCell:
+            min_col, min_row, max_col, max_row = range_boundaries(m.ref)
+            out.append((min_row, min_col, max_row, max_col))
+        return out
 
 
 def _open(zf: BoundedZip):
@@ -95,10 +122,12 @@ def _open(zf: BoundedZip):
     return reader.wb, reader.shared_strings, sheets
 
 
-def _rows(zf: BoundedZip, part: str, strings: list, wb):
+def _rows(zf: BoundedZip, part: str, strings: list, wb, parser_out: list):
     with zf.open(part) as src:
         parser = _CellParser(src, strings, data_only=True, epoch=wb.epoch,
                              date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+        parser.hidden_rows = set()
+        parser_out.append(parser)
         yield from parser.parse()
 
 
@@ -106,20 +135,44 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _read_sheet(rows, title: str, name: str, limits: Limits) -> RawSheet:
+def _kind(a1: Any) -> str:
+    return KINDS.get(a1.strip().lower(), "other") if isinstance(a1, str) else "other"
+
+
+def _sniff(first, rows) -> tuple[str, int] | None:
+    """Whether an unrecognised sheet looks like a table or a Tests sheet: a row within the
+    first few whose column A is Rule (Case) and whose other cells say INPUT/OUTPUT (EXPECT)."""
+    for idx, row in chain([first], rows):
+        if idx > _SNIFF_ROWS:
+            return None
+        values = {c["column"]: c["value"] for c in row if isinstance(c["value"], str)}
+        head = (values.get(1) or "").strip().lower()
+        if head in _LOOKS_LIKE:
+            kind, words = _LOOKS_LIKE[head]
+            if any(v.strip().upper() in words for col, v in values.items() if col > 1):
+                return kind, idx
+    return None
+
+
+def _read_sheet(rows, parser_out: list, title: str, name: str, limits: Limits) -> RawSheet:
     """One sheet from its rows: A1 alone decides its kind; only the kinds the engine reads
-    are read further, within the row and column limits (and the zip's byte budget)."""
+    are read further, within the row and column limits (and the zip's byte budget).  A
+    merged range means its top-left value in every cell it covers (Excel empties the
+    others, LibreOffice keeps them: both read the same)."""
     try:
         first = next(rows, None)
         a1 = None
         if first is not None and first[0] == 1:
             a1 = next((c["value"] for c in first[1] if c["column"] == 1), None)
-        kind = KINDS.get(a1.strip().lower(), "other") if isinstance(a1, str) else "other"
+        kind = _kind(a1)
         if kind == "other":
             cells = {} if _blank(a1) else {(1, 1): a1}
-            return RawSheet(name, title, kind, cells, set(), len(cells), len(cells))
+            sheet = RawSheet(name, title, kind, cells, set(), len(cells), len(cells))
+            if first is not None:
+                sheet.looks_like = _sniff(first, rows)
+            return sheet
         cells: dict[tuple[int, int], Any] = {}
-        uncached = set()
+        uncached, errors = set(), {}
         max_row = max_col = 0
         for idx, row in chain([first], rows):
             if idx > limits.max_rows:
@@ -137,12 +190,47 @@ def _read_sheet(rows, title: str, name: str, limits: Limits) -> RawSheet:
                                      f"sheet: delete it, or raise DECIDE_MAX_COLUMNS", title)
                 if blank:
                     uncached.add((r, col))
-                else:
-                    cells[(r, col)] = v
+                    continue
+                if c.get("data_type") == "e":
+                    errors[(r, col)] = str(v)
+                cells[(r, col)] = v
                 max_row, max_col = max(max_row, r), max(max_col, col)
-        return RawSheet(name, title, kind, cells, uncached, max_row, max_col)
+        parser = parser_out[0]
+        sheet = RawSheet(name, title, kind, cells, uncached, max_row, max_col,
+                         set(parser.hidden_rows), errors)
+        _fill_merges(sheet, parser.merges(), limits)
+        return sheet
     finally:
         rows.close()
+
+
+def _fill_merges(sheet: RawSheet, merges, limits: Limits) -> None:
+    """Every cell a merged range covers takes the value (and formula state) of its
+    top-left cell; a range past the sheet's limits is cut at them."""
+    budget = _MERGE_BUDGET
+    for r0, c0, r1, c1 in merges:
+        r1, c1 = min(r1, limits.max_rows), min(c1, limits.max_columns)
+        area = max(0, r1 - r0 + 1) * max(0, c1 - c0 + 1)
+        budget -= area
+        if budget < 0:
+            raise over_limit(f"has merged ranges covering more than {_MERGE_BUDGET:,} cells: "
+                             "unmerge them", sheet.title)
+        top = (r0, c0)
+        for r in range(r0, r1 + 1):
+            for col in range(c0, c1 + 1):
+                if (r, col) == top:
+                    continue
+                sheet.cells.pop((r, col), None)
+                sheet.uncached_formulas.discard((r, col))
+                sheet.error_values.pop((r, col), None)
+                if top in sheet.cells:
+                    sheet.cells[(r, col)] = sheet.cells[top]
+                if top in sheet.uncached_formulas:
+                    sheet.uncached_formulas.add((r, col))
+                if top in sheet.error_values:
+                    sheet.error_values[(r, col)] = sheet.error_values[top]
+        if top in sheet.cells or top in sheet.uncached_formulas:
+            sheet.max_row, sheet.max_col = max(sheet.max_row, r1), max(sheet.max_col, c1)
 
 
 def read_workbook(path: Path, name: str | None = None, root: Path | None = None,
@@ -158,7 +246,8 @@ def read_workbook(path: Path, name: str | None = None, root: Path | None = None,
             wb, strings, parts = _open(zf)
             sheets = []
             for sheet, part in parts:
-                sheets.append(_read_sheet(_rows(zf, part, strings, wb), sheet, name, limits))
+                parser: list = []
+                sheets.append(_read_sheet(_rows(zf, part, strings, wb, parser), parser, sheet, name, limits))
             return sheets, []
         except Exception as e:  # whatever a damaged or hostile file makes openpyxl raise
             raise refusal(e, "" if sheet else zf.last_part, sheet) from None
