@@ -14,6 +14,7 @@ from decide.model.ir import (
     Literal, Loc, Name, OrTests, OutputColumn, OutputEntry, RangeTest, Rule, Table, TestCase,
     TestSuite, Type, CompareTest,
 )
+from decide.compile.hints import cell_hint
 from decide.compile.reader import RawSheet
 from decide.compile.resolve import ResolveError, coerce_literal, infer_type, resolve_expr, resolve_test
 from decide.compile.sfeel import SFeelError, parse_expression, parse_literal, parse_unary_tests
@@ -417,7 +418,9 @@ def _build_rule(sh, row, index, columns, fields, policy, agg, c: Collector) -> R
             else:
                 outs.append(OutputEntry(_output_expr(raw, obj, fields, policy, agg), text, loc))
         except (SFeelError, ResolveError) as e:
-            c.error("E140" if isinstance(e, SFeelError) else "E141", loc, f"{text}: {e}" if text else str(e))
+            code = "E140" if isinstance(e, SFeelError) else "E141"
+            why = cell_hint(text, obj.type) or e
+            c.error(code, loc, f"{text}: {why}" if text else str(why))
             ok = False
     if not ok:
         return None
@@ -487,6 +490,25 @@ def _check_allowed(v, f: Field, what: str) -> None:
                            f"{describe_allowed(f.allowed)}")
 
 
+# --------------------------------------------------------------------------- unrecognised sheets
+KIND_WORDS = {"table": ("a decision table", "Decision table (or 決定表)", "INPUT and OUTPUT"),
+              "tests": ("a Tests sheet", "Tests (or テスト)", "INPUT and EXPECT")}
+
+
+def unrecognised_sheet(sh: RawSheet, c: Collector) -> bool:
+    """A sheet whose A1 is no sheet kind but which looks like a table or a Tests sheet (a
+    Rule or Case header row with INPUT/OUTPUT/EXPECT beside it): one error naming the sheet
+    and the fix, rather than the errors that would follow from its absence.  → whether so."""
+    if sh.looks_like is None:
+        return False
+    kind, row = sh.looks_like
+    what, a1, words = KIND_WORDS[kind]
+    shown = f'"{_cell_text(sh.get(1, 1))}"' if sh.get(1, 1) is not None else "empty"
+    c.error("E190", sh.loc(1, 1), f"this sheet looks like {what} (row {row} marks columns {words}), "
+            f"but its A1 is {shown}, so it is not read: write {a1} in A1")
+    return True
+
+
 # --------------------------------------------------------------------------- tests sheets
 def build_tests(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> TestSuite | None:
     target = sh.text(1, 2)
@@ -512,14 +534,24 @@ def build_tests(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Test
             continue
         f = _field_by_header(head, fields)
         if f is None:
-            c.error("E161", sh.loc(header_row + 1, col), f'"{head}" is not a Glossary field'
-                    f"{did_you_mean(head, list(fields) + [x.label for x in fields.values()])}")
+            if not c.glossary_broken:
+                c.error("E161", sh.loc(header_row + 1, col), f'"{head}" is not a Glossary field'
+                        f"{did_you_mean(head, list(fields) + [x.label for x in fields.values()])}")
             continue
         cols.append(("input" if kind == "INPUT" else "expect", col, f))
     cases = []
-    row = header_row + 2
-    while row <= sh.max_row and not sh.row_empty(row):
+    seen_ids: dict[str, tuple[str, Loc]] = {}
+    for row in block_rows(sh, header_row + 2, c, "the cases"):
         cid = _cell_text(sh.get(row, 1)) or f"row {row}"
+        if sh.text(row, 1):
+            key = cid.casefold()
+            if key in seen_ids:
+                first, where = seen_ids[key]
+                same = "" if first == cid else f' as "{first}": ids that differ only in capitals are the same id'
+                c.error("E164", sh.loc(row, 1), f'case id "{cid}" is used twice (also at {where}{same}): '
+                        "give each case its own id", related=where)
+            else:
+                seen_ids[key] = (cid, sh.loc(row, 1))
         inputs, expected, cells = {}, {}, {}
         ok = True
         for kind, col, f in cols:
@@ -533,7 +565,7 @@ def build_tests(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Test
             try:
                 v = test_value(raw, f)
             except (SFeelError, ResolveError) as e:
-                c.error("E162", loc, f"{_cell_text(raw)}: {e}")
+                c.error("E162", loc, f"{_cell_text(raw)}: {cell_hint(_cell_text(raw), f.type) or e}")
                 ok = False
                 continue
             if kind == "input" and v is None:
@@ -542,8 +574,8 @@ def build_tests(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Test
             cells[f.name] = loc
         if ok:
             cases.append(TestCase(cid, inputs, expected, cells, sh.loc(row, 1)))
-        row += 1
-    return TestSuite(target, description, tuple(cases), sh.loc(1, 2))
+    headers = tuple((f.name, kind, sh.loc(header_row + 1, col)) for kind, col, f in cols)
+    return TestSuite(target, description, tuple(cases), sh.loc(1, 2), headers)
 
 
 def test_value(raw, f: Field):
@@ -588,8 +620,7 @@ def build_invariants(sh: RawSheet, fields: Mapping[str, Field], c: Collector) ->
         c.error("E170", sh.loc(1, 2), "the Invariants sheet names no decision: write it in B1")
         return None
     props = []
-    row = 3
-    while row <= sh.max_row and not sh.row_empty(row):
+    for row in block_rows(sh, 3, c, "the properties"):
         pid = _cell_text(sh.get(row, 1)) or f"row {row}"
         ok = True
         parsed = []
@@ -619,5 +650,4 @@ def build_invariants(sh: RawSheet, fields: Mapping[str, Field], c: Collector) ->
         if ok:
             props.append(Invariant(pid, parsed[0], parsed[1], _cell_text(sh.get(row, 2)),
                                    _cell_text(sh.get(row, 3)), sh.loc(row, 1)))
-        row += 1
     return InvariantSuite(target, tuple(props), sh.loc(1, 2))

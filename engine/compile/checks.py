@@ -108,16 +108,30 @@ def _resolved_suites(suites, targets, code: str, out: list):
 def check_tests(d: Draft) -> list[Diagnostic]:
     out = []
     for suite, accepts, returns in _resolved_suites(d.tests, _targets(d), "E160", out):
-        for case in suite.cases:
-            for f in case.inputs:
-                if f not in accepts:
-                    out.append(Diagnostic("E161", "error", case.cells[f],
-                                          f'{suite.target} does not take "{f}" as an input'))
-            for f in case.expected:
-                if f not in returns:
-                    out.append(Diagnostic("E161", "error", case.cells[f],
-                                          f'{suite.target} does not return "{f}"'))
+        said = set()  # (field, kind) already reported at its column's header
+        for f, kind, loc in suite.headers:
+            wrong = _wrong_column(suite.target, f, kind, accepts, returns)
+            if wrong:
+                out.append(Diagnostic("E161", "error", loc, wrong))
+                said.add((f, kind))
+        for case in suite.cases:  # suites built without headers
+            for kind, values in (("input", case.inputs), ("expect", case.expected)):
+                for f in values:
+                    wrong = (f, kind) not in said and _wrong_column(suite.target, f, kind, accepts, returns)
+                    if wrong:
+                        out.append(Diagnostic("E161", "error", case.cells[f], wrong))
     return out
+
+
+def _wrong_column(target: str, f: str, kind: str, accepts, returns) -> str | None:
+    """Why a Tests column cannot be an INPUT (EXPECT) of ``target``, or None."""
+    if kind == "input" and f not in accepts:
+        fix = ": mark the column EXPECT" if f in returns else ""
+        return f'{target} does not take "{f}" as an input{fix}'
+    if kind == "expect" and f not in returns:
+        fix = ": mark the column INPUT" if f in accepts else ""
+        return f'{target} does not return "{f}"{fix}'
+    return None
 
 
 def check_invariants(d: Draft) -> list[Diagnostic]:

@@ -8,7 +8,9 @@ import os
 from importlib.metadata import entry_points
 from typing import Iterable
 
-from decide.compile.build import Collector, build_glossary, build_invariants, build_table, build_tests
+from decide.compile.build import (
+    Collector, build_glossary, build_invariants, build_table, build_tests, unrecognised_sheet,
+)
 from decide.compile.checks import Draft, run_checks
 from decide.model.errors import WorkbookError
 from decide.compile.graph import dependencies, service_plan, table_plan, topo_order
@@ -53,7 +55,7 @@ def load_book(path: str | os.PathLike, services: Iterable[DecisionService] | Non
             s = build_invariants(sh, fields, c)
             if s is not None:
                 invariants.append(s)
-        elif sh.kind == "other":
+        elif sh.kind == "other" and not unrecognised_sheet(sh, c):
             ignored.append(sh.loc())
     if services is None:
         services = discover_services()

@@ -271,6 +271,8 @@ class TestSuite:
     description: str
     cases: tuple[TestCase, ...]
     loc: Loc
+    # (field, "input" | "expect", the header cell naming it), one per column
+    headers: tuple[tuple[str, str, Loc], ...] = ()
 
     __test__ = False
 
