@@ -29,8 +29,8 @@ class Collector:
 
     def __init__(self):
         self.items: list[Diagnostic] = []
-        #: the Glossary could not be read (its header is wrong): its own error says why, so
-        #: "not a Glossary field" is not said again for every header that names a field
+        #: a Glossary sheet could not be read (its header is wrong): every other sheet reads
+        #: its fields, so the loader stops at its one error rather than one per field named
         self.glossary_broken = False
 
     def error(self, code: str, loc: Loc, message: str, related: Loc | None = None):
@@ -298,12 +298,13 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
     last_col = max((col for (r, col) in sh.cells if r in (header_row, header_row + 1)), default=1)
     inputs, outputs, annotations = [], [], []
     columns = []  # (kind, col, column object or None)
-    unknown_fields = False  # a header names no field while the Glossary is unreadable (said there)
     for col in range(2, last_col + 1):
         kind = sh.text(header_row, col).upper()
         head_raw = sh.get(header_row + 1, col)
         head = _cell_text(head_raw)
         hloc = sh.loc(header_row + 1, col)
+        if not kind and not head and not any((r, col) in sh.cells for r in range(header_row + 2, sh.max_row + 1)):
+            continue  # an empty column (inserted, or left between columns) says nothing
         if kind not in ("INPUT", "OUTPUT", "ANNOTATION"):
             c.error("E125", sh.loc(header_row, col), f'"{sh.text(header_row, col)}" is not a column kind: '
                     "write INPUT, OUTPUT or ANNOTATION")
@@ -318,10 +319,6 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
             columns.append((None, col, None))
             continue
         f = _field_by_header(head, fields)
-        if f is None and c.glossary_broken and re.fullmatch(r"[^\W\d]\w*", head):
-            unknown_fields = True
-            columns.append((None, col, None))
-            continue
         if kind == "OUTPUT":
             if f is None:
                 c.error("E126", hloc, f'"{head}" is not a Glossary field'
@@ -385,7 +382,7 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
                 seen_ids[rid] = sh.loc(row, 1)
         if rule is not None:
             rules.append(rule)
-    if unknown_fields or any(d.severity == "error" for d in c.items[start:]):
+    if any(d.severity == "error" for d in c.items[start:]):
         return None
     return Table(name, policy, agg, description, tuple(inputs), tuple(outputs), tuple(annotations),
                  tuple(rules), sh.loc(1, 2))
@@ -534,9 +531,8 @@ def build_tests(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Test
             continue
         f = _field_by_header(head, fields)
         if f is None:
-            if not c.glossary_broken:
-                c.error("E161", sh.loc(header_row + 1, col), f'"{head}" is not a Glossary field'
-                        f"{did_you_mean(head, list(fields) + [x.label for x in fields.values()])}")
+            c.error("E161", sh.loc(header_row + 1, col), f'"{head}" is not a Glossary field'
+                    f"{did_you_mean(head, list(fields) + [x.label for x in fields.values()])}")
             continue
         cols.append(("input" if kind == "INPUT" else "expect", col, f))
     cases = []

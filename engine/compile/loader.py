@@ -41,6 +41,8 @@ def load_book(path: str | os.PathLike, services: Iterable[DecisionService] | Non
     c = Collector()
     c.items.extend(diags)
     fields = build_glossary([s for s in sheets if s.kind == "glossary"], c)
+    if c.glossary_broken:  # every other sheet names its fields: one error, not one per field
+        raise WorkbookError(c.items)
     tables, tests, invariants, ignored = [], [], [], []
     for sh in sheets:
         if sh.kind == "table":
