@@ -291,3 +291,53 @@ def test_sorted_first_rules_change_the_decision_and_tests_say_so(tmp_path):
             for col, v in enumerate(values, 1):
                 ws.cell(r, col).value = v
     assert any(not r.passed for r in outcomes(edit(tmp_path, CARD, sort)))
+
+
+# --------------------------------------------------------------------------- through LibreOffice
+SOFFICE = shutil.which("soffice")
+needs_libreoffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+
+
+def libreoffice_save(path: Path, tmp_path: Path) -> None:
+    """Open and save ``path`` with LibreOffice Calc (headless), as an analyst's save would."""
+    out = tmp_path / "lo-out"
+    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+                    "--convert-to", "xlsx", "--outdir", str(out), str(path)],
+                   check=True, capture_output=True, timeout=180)
+    shutil.move(out / path.name, path)
+
+
+@needs_libreoffice
+def test_control_saved_by_libreoffice_pass(tmp_path):
+    d = copy_tables(tmp_path)
+    for p in sorted(d.glob("*.xlsx")):
+        libreoffice_save(p, tmp_path)
+    passes_all(d)
+
+
+@needs_libreoffice
+def test_a_libreoffice_saved_merge_means_the_top_left_value(tmp_path):
+    d = copy_tables(tmp_path)
+    wb = openpyxl.load_workbook(d / CARD)
+    sheet_of(wb, "1 書類ルール")["B12"].value = '"other"'
+    wb.save(d / CARD)
+    rewrite_sheet_xml(d / CARD, "1 書類ルール", lambda x: x.replace(
+        "</sheetData>", '</sheetData><mergeCells count="1"><mergeCell ref="B11:B12"/></mergeCells>', 1))
+    libreoffice_save(d / CARD, tmp_path)
+    with zipfile.ZipFile(d / CARD) as z:
+        assert any('ref="B11:B12"' in z.read(n).decode() for n in z.namelist() if n.endswith(".xml"))
+    passes_all(d)
+
+
+@needs_libreoffice
+def test_a_formula_error_computed_by_libreoffice_names_the_cell(tmp_path):
+    d = edit(tmp_path, CARD, lambda wb: sheet_of(wb, "5 実績-金額").__setitem__("C8", "=1/0"))
+    libreoffice_save(d / CARD, tmp_path)
+    one_error(d, "E106", "5 実績-金額", "C8", "#DIV/0!", "division by zero")
+
+
+@needs_libreoffice
+def test_a_row_hidden_then_saved_by_libreoffice_is_one_error(tmp_path):
+    d = edit(tmp_path, CARD, lambda wb: setattr(sheet_of(wb, "6 遅延").row_dimensions[9], "hidden", True))
+    libreoffice_save(d / CARD, tmp_path)
+    one_error(d, "E107", "6 遅延からの回復", "row 9")
