@@ -341,3 +341,30 @@ def test_a_row_hidden_then_saved_by_libreoffice_is_one_error(tmp_path):
     d = edit(tmp_path, CARD, lambda wb: setattr(sheet_of(wb, "6 遅延").row_dimensions[9], "hidden", True))
     libreoffice_save(d / CARD, tmp_path)
     one_error(d, "E107", "6 遅延からの回復", "row 9")
+
+
+# --------------------------------------------------------------------------- 8. lint: gaps through a missing input
+def _lint(d: Path):
+    from decide.tools.lint import lint
+    return lint(decide.load(d).ir, decision_cases=0)
+
+
+def test_lint_reports_a_gap_reached_only_through_a_missing_input(tmp_path):
+    d = tmp_path / "t"
+    d.mkdir()
+    write_workbook(d / "w.xlsx", glossary=[("spent", "integer"), ("kind", "text"), ("ok", "boolean"),
+                                           ("label", "text")],
+                   tables=[table("T", "FIRST", ["INPUT spent", "INPUT kind", "OUTPUT ok"],
+                                 [[1, "< 3000", "-", False], [2, ">= 3000", "-", True]]),
+                           table("U", "FIRST", ["INPUT ok", "OUTPUT label"],
+                                 [[1, "true", '"yes"'], [2, "false", '"no"']])])
+    found = [x for x in _lint(d) if x.code in ("L103", "L123")]
+    assert [(x.code, x.severity, x.loc.sheet, x.loc.cell) for x in found] == [("L123", "info", "T", "B5")], \
+        [str(x) for x in found]
+    assert '"spent" is missing' in found[0].message and "null" in found[0].message
+    # U reads ok, which T computes: a missing ok is T's gap, not U's
+
+
+def test_lint_stays_clean_on_the_shipped_tables(tmp_path):
+    found = [x for x in _lint(copy_tables(tmp_path)) if x.severity != "info" or x.code == "L123"]
+    assert not found, [str(x) for x in found]

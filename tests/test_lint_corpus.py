@@ -310,6 +310,10 @@ def test_defect_free_tables_give_no_finding(tmp_path, name):
     glossary, spec = CLEAN[name]
     rb = _load(tmp_path, name, glossary, spec)
     diags = lint(rb.ir)
+    # L123 (a note, not a defect): which of these tables' inputs, when missing, match no rule
+    notes = [d for d in diags if d.code == "L123"]
+    assert all(d.severity == "info" and "is missing (null)" in d.message for d in notes)
+    diags = [d for d in diags if d.code != "L123"]
     assert diags == [], "\n".join(str(d) for d in diags)
 
 

@@ -52,7 +52,8 @@ GLOSSARY = [("category", "text", '"books","gift_card","kindle"'), ("level", "tex
 BIG_FIRST = table("Big", "FIRST", ["INPUT category", "OUTPUT level"],
                   [[1, '"gift_card"', '"deny"'], [2, '"kindle"', '"review"'], [3, "-", '"allow"']])
 BIG_UNIQUE = table("Exact", "UNIQUE", ["INPUT category", "OUTPUT grade"],
-                   [[1, '"gift_card"', '"c"'], [2, '"kindle"', '"b"'], [3, '"books"', '"a"']])
+                   [[1, '"gift_card"', '"c"'], [2, '"kindle"', '"b"'], [3, '"books"', '"a"'],
+                    [4, "null", '"none"']])  # a missing category too (else L123 notes it)
 
 
 def _book(tmp_path):
@@ -118,7 +119,8 @@ def test_diagnostics_carry_the_name_of_their_code(tmp_path):
     diags = lint(decide.load(tmp_path / "s").ir)
     names = {r.code: r.name for r in registry.RULES}
     assert {(d.code, d.name) for d in diags} == \
-        {("L104", "shadowed-rule"), ("L103", "uncovered-cases"), ("L120", "unused-field")}  # grade
+        {("L104", "shadowed-rule"), ("L103", "uncovered-cases"), ("L120", "unused-field"),  # grade
+         ("L123", "uncovered-missing-input")}
     assert all(d.name == names[d.code] and d.to_dict()["name"] == d.name for d in diags)
 
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from decide.tools.lint.rules import (
     approximate_column, conflicting_rules, ignored_sheet, incomplete_analysis, mergeable_rules,
-    overlapping_rules, redundant_rule, shadowed_rule, uncovered_cases, unreachable_rule,
-    unused_field, unused_output, useless_column,
+    overlapping_rules, redundant_rule, shadowed_rule, uncovered_cases, uncovered_missing_input,
+    unreachable_rule, unused_field, unused_output, useless_column,
 )
 
 RULES = (
     overlapping_rules.RULE,
     conflicting_rules.RULE,
     uncovered_cases.RULE,
+    uncovered_missing_input.RULE,
     shadowed_rule.RULE,
     unreachable_rule.RULE,
     redundant_rule.RULE,
