@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decide.tools.lint.rules import (
     approximate_column, conflicting_rules, ignored_sheet, incomplete_analysis, mergeable_rules,
-    overlapping_rules, redundant_rule, shadowed_rule, uncovered_cases, uncovered_missing_input,
+    missing_input_gap, overlapping_rules, redundant_rule, shadowed_rule, uncovered_cases,
     unreachable_rule, unused_field, unused_output, useless_column,
 )
 
@@ -16,7 +16,6 @@ RULES = (
     overlapping_rules.RULE,
     conflicting_rules.RULE,
     uncovered_cases.RULE,
-    uncovered_missing_input.RULE,
     shadowed_rule.RULE,
     unreachable_rule.RULE,
     redundant_rule.RULE,
@@ -27,4 +26,5 @@ RULES = (
     unused_field.RULE,
     unused_output.RULE,
     ignored_sheet.RULE,
+    missing_input_gap.RULE,
 )

@@ -1,4 +1,4 @@
-"""L123 uncovered-missing-input: a gap that only a missing (null) input reaches — no rule
+"""L123 missing-input-gap: a gap that only a missing (null) input reaches — no rule
 matches when that input is absent (tables that return one result).  Lower than L103: an
 input that is always given never gets there, but an absent one silently gives null.
 Only the inputs the case gives are asked about: a field another table computes is never
@@ -23,9 +23,9 @@ class MissingGap:
     witness: dict
 
 
-class UncoveredMissingInput(BookRule):
+class MissingInputGap(BookRule):
     code = "L123"
-    name = "uncovered-missing-input"
+    name = "missing-input-gap"
     severity = "info"
     summary = "gap reached only when an input is missing (null): no rule matches (U, A, P, F tables)"
 
@@ -76,4 +76,4 @@ class UncoveredMissingInput(BookRule):
         return {"table": x.table.name, "witness": x.witness}
 
 
-RULE = UncoveredMissingInput()
+RULE = MissingInputGap()
