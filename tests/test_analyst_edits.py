@@ -176,9 +176,24 @@ def test_japanese_keywords_in_a1_and_the_hit_policy_label(tmp_path):
     passes_all(edit(tmp_path, CARD, japanese))
 
 
-def test_a_misspelt_a1_on_a_table_is_one_error_naming_the_sheet(tmp_path):
+@pytest.mark.parametrize("sheet, a1, words", [
+    ("5 実績-金額", "決定票", ("looks like a decision table", 'its A1 is "決定票"', "決定表")),
+    ("5 実績-金額", None, ("looks like a decision table", "its A1 is empty", "Decision table")),
+    ("Tests", "Test", ("looks like a Tests sheet", "Tests (or テスト)")),
+])
+def test_a_misspelt_a1_on_a_table_is_one_error_naming_the_sheet(tmp_path, sheet, a1, words):
+    """Not the downstream "CardStatus reads enough_spend … add it to the decision's inputs"."""
+    d = edit(tmp_path, CARD, lambda wb: sheet_of(wb, sheet).__setitem__("A1", a1))
+    one_error(d, "E190", sheet, "A1", *words)
+
+
+def test_lint_names_the_unrecognised_sheet(tmp_path):
+    from click.testing import CliRunner
+    from decide.app.cli import main
     d = edit(tmp_path, CARD, lambda wb: sheet_of(wb, "5 実績-金額").__setitem__("A1", "決定票"))
-    one_error(d, "E190", "5 実績-金額", "A1", "looks like a decision table", "決定表")
+    r = CliRunner().invoke(main, ["lint", str(d)])
+    assert r.exit_code == 2 and "5 実績-金額 › A1" in r.output and "E190" in r.output, r.output
+    assert "E182" not in r.output
 
 
 # --------------------------------------------------------------------------- 4. hints
