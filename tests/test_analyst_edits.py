@@ -130,6 +130,22 @@ def test_a_hidden_rule_row_is_one_error(tmp_path):
     one_error(d, "E107", "6 遅延からの回復", "row 9", "hidden", "unhide")
 
 
+def test_a_hidden_input_column_is_one_error(tmp_path):
+    d = edit(tmp_path, CARD, lambda wb: setattr(sheet_of(wb, "6 遅延").column_dimensions["C"], "hidden", True))
+    one_error(d, "E107", "6 遅延からの回復", "C5", "column C is hidden", "unhide")
+
+
+def test_a_hidden_annotation_column_changes_nothing(tmp_path):
+    def hide(wb):
+        ws = sheet_of(wb, "6 遅延")
+        ws.column_dimensions.group("F", "G", hidden=True)
+    d = edit(tmp_path, CARD, hide)
+    from decide.compile.reader import read_directory
+    sheets, _ = read_directory(d / CARD)
+    assert next(x for x in sheets if x.title.startswith("6 遅延")).hidden_columns == {6, 7}
+    passes_all(d)
+
+
 def test_an_excel_merge_means_its_value_in_every_covered_cell(tmp_path):
     """Excel (and openpyxl) empties the covered cells of a merge: they still mean the
     top-left value, here rule 6's document "drivers_license"."""

@@ -8,6 +8,8 @@ import re
 from dataclasses import replace
 from typing import Any, Mapping
 
+from openpyxl.utils import get_column_letter
+
 from decide.model.errors import Diagnostic, did_you_mean
 from decide.model.ir import (
     AnyTest, Field, HitPolicy, InputColumn, InputEntry, Invariant, InvariantSuite,
@@ -314,6 +316,10 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
             annotations.append(head)
             columns.append(("annotation", col, None))
             continue
+        if col in sh.hidden_columns:
+            c.error("E107", sh.loc(header_row, col), f"the {kind} column {get_column_letter(col)} is hidden, and "
+                    "a hidden column still applies to every rule: unhide it (select the columns around it, "
+                    "right-click › Show / Unhide), or delete it")
         if not head:
             c.error("E126", hloc, f"the {kind} column has no field: write a Glossary field or its label")
             columns.append((None, col, None))

@@ -45,6 +45,7 @@ class RawSheet:
     max_row: int = 0
     max_col: int = 0
     hidden_rows: set[int] = field(default_factory=set)
+    hidden_columns: set[int] = field(default_factory=set)
     error_values: dict[tuple[int, int], str] = field(default_factory=dict)  # cells showing #VALUE! …
     looks_like: tuple[str, int] | None = None  # an unrecognised sheet that looks like ("table", row)
 
@@ -94,6 +95,15 @@ class _CellParser(WorkSheetParser):
         if row.get("hidden") in ("1", "true"):
             self.hidden_rows.add(idx)
         return idx, cells
+
+    def hidden_columns(self, limit: int) -> set[int]:
+        """The hidden columns (``<col min max hidden="1">``) up to ``limit``."""
+        out = set()
+        for attrs in self.column_dimensions.values():
+            if attrs.get("hidden") in ("1", "true"):
+                lo, hi = int(attrs["min"]), min(int(attrs.get("max", attrs["min"])), limit)
+                out.update(range(lo, hi + 1))
+        return out
 
     def merges(self) -> list[tuple[int, int, int, int]]:
         """The merged ranges (min row, min col, max row, max col), once the rows are read."""
@@ -197,7 +207,7 @@ def _read_sheet(rows, parser_out: list, title: str, name: str, limits: Limits) -
                 max_row, max_col = max(max_row, r), max(max_col, col)
         parser = parser_out[0]
         sheet = RawSheet(name, title, kind, cells, uncached, max_row, max_col,
-                         set(parser.hidden_rows), errors)
+                         set(parser.hidden_rows), parser.hidden_columns(max_col), errors)
         _fill_merges(sheet, parser.merges(), limits)
         return sheet
     finally:
