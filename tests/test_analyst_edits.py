@@ -226,6 +226,7 @@ def _date_book(tmp_path, cell):
     ("<= 2020-02-03", '<= date("2020-02-03")'),
     ("<= 2020年2月3日", '<= date("2020-02-03")'),
     ("2020/2/3", 'date("2020-02-03")'),
+    ('"2021/4/1"', 'date("2021-04-01")'),  # quoted: the date type's own message names the date
 ])
 def test_a_calendar_date_in_a_date_column_suggests_date(tmp_path, typed, suggested):
     one_error(_date_book(tmp_path, [typed, "-"]), "E140" if "年" in typed else "E141", "T", "B6",

@@ -312,6 +312,9 @@ class NumberSpec(_NumericSpec):
                 exact.add(value, _CENT), exact.add(value, 1)]
 
 
+_CALENDAR_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
 class DateSpec(TypeSpec):
     type, classes = Type.DATE, (_dt.date,)
 
@@ -323,12 +326,19 @@ class DateSpec(TypeSpec):
             return value.date()
         if isinstance(value, _dt.date):
             return value
+        example = "2020-02-03"
         if isinstance(value, str):
             try:
                 return _dt.date.fromisoformat(value)
             except ValueError:
                 pass
-        raise ValueProblem(f'{show(value)} is not a date; {what} is date: write date("2020-02-03")')
+            m = _CALENDAR_DATE.fullmatch(value.strip())
+            if m:  # 2021/4/1, 2021年4月1日: the date it spells, as the engine writes it
+                try:
+                    example = _dt.date(*(int(g) for g in m.groups())).isoformat()
+                except ValueError:
+                    pass
+        raise ValueProblem(f'{show(value)} is not a date; {what} is date: write date("{example}")')
 
     def parse_case(self, raw):
         if isinstance(raw, _dt.datetime):
