@@ -25,6 +25,7 @@ from decide.model.values import describe_allowed, in_allowed, show, to_decimal
 FIELD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 TABLE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 TYPES = {t.value: t for t in Type}
+HIT_POLICY_LABELS = ("hitpolicy", "ヒットポリシー")  # A2 of a table, spaces removed, lower case
 
 class Collector:
     """Collects diagnostics; never stops at the first."""
@@ -280,7 +281,7 @@ def build_table(sh: RawSheet, fields: Mapping[str, Field], c: Collector) -> Tabl
     hp_label = re.sub(r"\s+", "", sh.text(2, 1).lower())
     hp = re.sub(r"\s+", " ", sh.text(2, 2).upper())
     spellings = HitPolicy.spellings()  # the registered policies, as they may be written
-    if hp_label not in ("hitpolicy", "ヒットポリシー"):
+    if hp_label not in HIT_POLICY_LABELS:
         c.error("E122", sh.loc(2, 1), 'row 2 must be "Hit policy" with the policy in B2; policies: '
                 + HitPolicy.listing())
     elif not hp:
