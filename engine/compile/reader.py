@@ -83,7 +83,9 @@ class _CellParser(WorkSheetParser):
     each cell's cached value and noting whether it holds a formula: one pass, and only
     the cells present (``iter_rows`` pads every row to the widest and fills the gaps)."""
 
-    hidden_rows: set[int]
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.hidden_rows: set[int] = set()
 
     def parse_cell(self, element):
         cell = super().parse_cell(element)
@@ -132,12 +134,13 @@ def _open(zf: BoundedZip):
     return reader.wb, reader.shared_strings, sheets
 
 
-def _rows(zf: BoundedZip, part: str, strings: list, wb, parser_out: list):
+def _rows(zf: BoundedZip, part: str, strings: list, wb, parsers: list):
+    """The sheet's rows, streamed; its parser is appended to ``parsers``, to be asked, once
+    the rows are read, what it found beside them (hidden rows and columns, merges)."""
     with zf.open(part) as src:
         parser = _CellParser(src, strings, data_only=True, epoch=wb.epoch,
                              date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
-        parser.hidden_rows = set()
-        parser_out.append(parser)
+        parsers.append(parser)
         yield from parser.parse()
 
 
@@ -164,7 +167,7 @@ def _sniff(first, rows) -> tuple[str, int] | None:
     return None
 
 
-def _read_sheet(rows, parser_out: list, title: str, name: str, limits: Limits) -> RawSheet:
+def _read_sheet(rows, parsers: list, title: str, name: str, limits: Limits) -> RawSheet:
     """One sheet from its rows: A1 alone decides its kind; only the kinds the engine reads
     are read further, within the row and column limits (and the zip's byte budget).  A
     merged range means its top-left value in every cell it covers (Excel empties the
@@ -205,7 +208,7 @@ def _read_sheet(rows, parser_out: list, title: str, name: str, limits: Limits) -
                     errors[(r, col)] = str(v)
                 cells[(r, col)] = v
                 max_row, max_col = max(max_row, r), max(max_col, col)
-        parser = parser_out[0]
+        parser = parsers[0]
         sheet = RawSheet(name, title, kind, cells, uncached, max_row, max_col,
                          set(parser.hidden_rows), parser.hidden_columns(max_col), errors)
         _fill_merges(sheet, parser.merges(), limits)
@@ -256,8 +259,8 @@ def read_workbook(path: Path, name: str | None = None, root: Path | None = None,
             wb, strings, parts = _open(zf)
             sheets = []
             for sheet, part in parts:
-                parser: list = []
-                sheets.append(_read_sheet(_rows(zf, part, strings, wb, parser), parser, sheet, name, limits))
+                parsers: list = []
+                sheets.append(_read_sheet(_rows(zf, part, strings, wb, parsers), parsers, sheet, name, limits))
             return sheets, []
         except Exception as e:  # whatever a damaged or hostile file makes openpyxl raise
             raise refusal(e, "" if sheet else zf.last_part, sheet) from None
