@@ -168,6 +168,16 @@ def test_a_libreoffice_merge_keeps_covered_values_but_means_the_top_left_one(tmp
     passes_all(d)  # rule 6 reads "drivers_license", as it shows
 
 
+def test_a_merged_header_over_input_columns_marks_each_of_them(tmp_path):
+    """INPUT merged over B5:D5 (and the description over B3:H3): each column is an INPUT."""
+    def merge(wb):
+        ws = sheet_of(wb, "1 書類ルール")
+        assert [ws.cell(5, c).value for c in (2, 3, 4, 5)] == ["INPUT"] * 4
+        ws.merge_cells("B5:E5")
+        ws.merge_cells("B3:H3")
+    passes_all(edit(tmp_path, CARD, merge))
+
+
 def test_a_merged_output_over_rules_gives_each_rule_the_value(tmp_path):
     d = tmp_path / "t"
     d.mkdir()
