@@ -395,16 +395,18 @@ def test_lint_reports_a_gap_reached_only_through_a_missing_input(tmp_path):
     d = tmp_path / "t"
     d.mkdir()
     write_workbook(d / "w.xlsx", glossary=[("spent", "integer"), ("kind", "text"), ("ok", "boolean"),
-                                           ("label", "text")],
+                                           ("label", "text"), ("level", "text")],
                    tables=[table("T", "FIRST", ["INPUT spent", "INPUT kind", "OUTPUT ok"],
                                  [[1, "< 3000", "-", False], [2, ">= 3000", "-", True]]),
                            table("U", "FIRST", ["INPUT ok", "OUTPUT label"],
-                                 [[1, "true", '"yes"'], [2, "false", '"no"']])])
-    found = [x for x in _lint(d) if x.code in ("L103", "L123")]
-    assert [(x.code, x.severity, x.loc.sheet, x.loc.cell) for x in found] == [("L123", "info", "T", "B5")], \
-        [str(x) for x in found]
+                                 [[1, "true", '"yes"'], [2, "false", '"no"']]),
+                           table("V", "FIRST", ["INPUT spent", "OUTPUT level"], [[1, "< 3000", '"low"']])])
+    found = sorted((x for x in _lint(d) if x.code in ("L103", "L123")), key=lambda x: x.loc.sheet)
+    assert [(x.code, x.severity, x.loc.sheet, x.loc.cell) for x in found] == \
+        [("L123", "info", "T", "B5"), ("L103", "warning", "V", "B1")], [str(x) for x in found]
     assert '"spent" is missing' in found[0].message and "null" in found[0].message
-    # U reads ok, which T computes: a missing ok is T's gap, not U's
+    # U reads ok, which T computes: a missing ok is T's gap, not U's; V has a gap (L103)
+    # already, whose catch-all rule would cover a missing spent too: one finding
 
 
 def test_lint_stays_clean_on_the_shipped_tables(tmp_path):

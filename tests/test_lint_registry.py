@@ -119,8 +119,7 @@ def test_diagnostics_carry_the_name_of_their_code(tmp_path):
     diags = lint(decide.load(tmp_path / "s").ir)
     names = {r.code: r.name for r in registry.RULES}
     assert {(d.code, d.name) for d in diags} == \
-        {("L104", "shadowed-rule"), ("L103", "uncovered-cases"), ("L120", "unused-field"),  # grade
-         ("L123", "missing-input-gap")}
+        {("L104", "shadowed-rule"), ("L103", "uncovered-cases"), ("L120", "unused-field")}  # grade
     assert all(d.name == names[d.code] and d.to_dict()["name"] == d.name for d in diags)
 
 

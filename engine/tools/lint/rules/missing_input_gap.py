@@ -2,7 +2,8 @@
 matches when that input is absent (tables that return one result).  Lower than L103: an
 input that is always given never gets there, but an absent one silently gives null.
 Only the inputs the case gives are asked about: a field another table computes is never
-missing unless that table has a gap, which L103 reports there."""
+missing unless that table has a gap, which L103 reports there; and only tables without
+an L103 gap (one cause, one finding: the catch-all rule L103 asks for covers both)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,8 @@ class MissingInputGap(BookRule):
         present, so each gap is found once) and no rule may match."""
         out = []
         variables = a.variables
-        if any(v.opaque or v.derived for v in variables):
-            return out
+        if any(v.opaque or v.derived for v in variables) or any(x.kind == "gap" for x in a.findings):
+            return out  # a table with a gap already has L103: the catch-all it needs covers this too
         present = [v.gap_dom for v in variables]
         if not all(present):
             return out
