@@ -3,7 +3,8 @@
 One operation per decision (``POST /decide/<decision>``) whose request schema lists
 the decision's inputs (type, allowed values as ``enum`` or bounds, the label as
 ``title``, the description) with examples from the Tests sheets, and whose response
-schema lists its outputs; the generic ``POST /decide``; the read-only endpoints, the
+schema lists its outputs; the generic ``POST /decide``; the read-only endpoints; the
+support page (``GET /``, ``GET /form``, ``POST /why/<decision>`` with facts and want); the
 admin ``POST /reload``; every error a JSON ``Error``.  A JSON null is the same as an
 absent fact, so every input also takes null.
 
@@ -168,6 +169,7 @@ def openapi(book: Book, *, version: str = "", tokens: bool = False) -> dict:
         "operationId": "metrics", "summary": "Prometheus metrics", "security": client,
         "responses": _responses({"description": "text exposition format",
                                  "content": {"text/plain": {"schema": {"type": "string"}}}}, 401, 404, 421)}}
+    paths.update(_page_paths(book, client))
     paths["/reload"] = {"post": {
         "operationId": "reload", "summary": "Load the workbooks again (admin)", "tags": ["admin"],
         "security": [{"admin": []}],
@@ -177,6 +179,8 @@ def openapi(book: Book, *, version: str = "", tokens: bool = False) -> dict:
     for name in book.decisions:
         schemas[f"{name}.case"] = _case_schema(book, name)
         schemas[f"{name}.result"] = _result_schema(book, name)
+        schemas[f"{name}.why"] = _why_schema(book, name)
+        schemas[f"{name}.why.result"] = _why_result_schema(book, name)
     schemas.update(_COMMON_SCHEMAS)
     return {
         "openapi": "3.1.0",
@@ -191,7 +195,80 @@ def openapi(book: Book, *, version: str = "", tokens: bool = False) -> dict:
     }
 
 
+def _page_paths(book: Book, client: list) -> dict:
+    """The support page (app/page.py): GET /, GET /form, POST /why/<decision>."""
+    paths: dict[str, Any] = {
+        "/": {"get": {
+            "operationId": "page", "summary": "The support page", "tags": ["support"], "security": client,
+            "responses": _responses({"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}},
+                                    401, 421)}},
+        "/form": {"get": {
+            "operationId": "form", "summary": "The decisions and their fields, for the support page's form",
+            "tags": ["support"], "security": client,
+            "responses": _responses({"description": "the decisions with their inputs and outputs",
+                                     **_json({"$ref": "#/components/schemas/Form"})}, 401, 421)}}}
+    for name in book.decisions:
+        paths[f"/why/{name}"] = {"post": {
+            "operationId": f"why_{name}", "summary": f"Decide {name}, and what would change it",
+            "description": "the outcome with the rules that fired and their annotations; with a non-empty "
+                           "want, the fewest changes of the changeable facts that give it",
+            "tags": ["support"], "security": client,
+            "requestBody": {"required": True, **_json({"$ref": f"#/components/schemas/{name}.why"})},
+            "responses": _responses({"description": "the outcome, and the answer to want (null without one)",
+                                     **_json({"$ref": f"#/components/schemas/{name}.why.result"})},
+                                    400, 401, 404, 413, 415, 421, 422)}}
+    return paths
+
+
+def _why_schema(book: Book, name: str) -> dict:
+    plan = book.decisions[name]
+    facts = {f: value_schema(book.fields[f], nullable=True) for f in plan.inputs}
+    want = {f: value_schema(book.fields[f], nullable=False) for f in plan.outputs}
+    return {"type": "object", "title": f"{name} question", "additionalProperties": False, "properties": {
+        "facts": {"type": "object", "properties": facts, "additionalProperties": False},
+        "want": {"type": ["object", "null"], "properties": want, "additionalProperties": False,
+                 "description": "the outputs wanted; empty or null: only decide"}}}
+
+
+def _why_result_schema(book: Book, name: str) -> dict:
+    outputs = _result_schema(book, name)["properties"]["outputs"]
+    return {"type": "object", "title": f"{name} outcome", "required": ["decision", "outputs", "fired", "why"],
+            "properties": {"decision": {"const": name}, "outputs": outputs,
+                           "fired": {"type": "array", "items": {"$ref": "#/components/schemas/PageRule"}},
+                           "why": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Why"}]}}}
+
+
+_RULE = {"table": {"type": "string"}, "rule": {"type": "string"}, "workbook": {"type": "string"},
+         "sheet": {"type": "string"}, "row": {"type": "integer"},
+         "annotations": {"type": "object", "additionalProperties": {"type": "string"}}}
+_FIELD = {"type": "object", "required": ["field", "label", "type", "description", "changeable"], "properties": {
+    "field": {"type": "string"}, "label": {"type": "string"}, "type": {"type": "string"},
+    "description": {"type": "string"}, "changeable": {"type": "string"}, "choices": {"type": "array"},
+    "min": {}, "max": {}}}
+
 _COMMON_SCHEMAS = {
+    "Form": {"type": "object", "required": ["decisions"], "properties": {"decisions": {"type": "array", "items": {
+        "type": "object", "required": ["name", "description", "inputs", "outputs"], "properties": {
+            "name": {"type": "string"}, "description": {"type": "string"},
+            "inputs": {"type": "array", "items": _FIELD}, "outputs": {"type": "array", "items": _FIELD}}}}}},
+    "PageRule": {"type": "object", "required": ["table", "rule", "workbook", "sheet", "row", "outputs", "annotations"],
+                 "properties": {**_RULE, "outputs": {"type": "string"}}},
+    "Why": {"type": "object", "required": ["decision", "want", "now", "options", "impossible", "complete",
+                                           "changeable", "notes"], "properties": {
+        "decision": {"type": "string"}, "want": {"type": "object"}, "now": {"type": "object"},
+        "options": {"type": "array", "items": {"type": "object", "required": ["changes", "fires", "outputs"],
+                                               "properties": {
+            "changes": {"type": "array", "items": {"type": "object", "required": ["field", "from", "to", "range"],
+                                                   "properties": {"field": {"type": "string"}, "from": {}, "to": {},
+                                                                  "range": {"type": ["string", "null"]}}}},
+            "fires": {"type": "array", "items": {"type": "object", "properties": _RULE}},
+            "outputs": {"type": "object"}}}},
+        "impossible": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["reason"], "properties": {
+            "reason": {"type": "string"},
+            "rule": {"oneOf": [{"type": "null"}, {"type": "object", "properties": _RULE}]}}}]},
+        "complete": {"type": "boolean"}, "changeable": {"type": "object", "additionalProperties": {"type": "string"}},
+        "notes": {"type": "array", "items": {"type": "string"}}}},
+
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["message"], "properties": {
             "message": {"type": "string"}, "error": {"enum": ["case", "evaluation", "workbook"]},

@@ -82,7 +82,7 @@ def why(book, name: str, body: bytes) -> tuple[int, str, bytes]:
     except casejson.CaseJSONError as e:
         return _error(400, str(e))
     facts, want = req.get("facts", {}), req.get("want") or {}
-    if not isinstance(facts, dict) or not isinstance(want, dict):
+    if not isinstance(facts, dict) or not isinstance(want, dict) or set(req) - {"facts", "want"}:
         return _error(400, 'the body is {"facts": {field: value}, "want": {field: value}}')
     if name not in book.decisions:
         return _error(404, f'unknown decision "{name}"{did_you_mean(name, book.decisions)}',
