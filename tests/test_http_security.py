@@ -4,6 +4,7 @@ errors, and `decide serve`'s security options."""
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import socket
 import threading
@@ -156,6 +157,55 @@ def test_a_chunked_body_over_the_limit_is_refused(served):
     chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
     status, _ = raw_exchange(port, head, [chunk] * 40)  # 2.5 MB offered, 1 MB allowed
     assert status == 413
+
+
+def _answer(port: int, head: bytes, body_chunks=()) -> tuple[bytes, dict]:
+    """Send ``head`` and ``body_chunks``; the status line, headers and body of the answer."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    try:
+        s.sendall(head)
+        for chunk in body_chunks:
+            try:
+                s.sendall(chunk)
+            except OSError:  # the server answered and closed
+                break
+        data = b""
+        while (more := s.recv(65536)):
+            data += more
+    finally:
+        s.close()
+    top, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = top.split(b"\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.decode().partition(":") for line in lines)}
+    return status, headers, json.loads(body)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_every_413_is_the_services_json_over_a_real_server(tmp_path, workers):
+    """Over ``decide serve``: a declared length far over the limit (refused before a body
+    byte is sent), one byte over, a chunked body far over: each a JSON 413 naming the
+    limit, as the application's own 413 is."""
+    srv = Server("--tables", str(copy_tables(tmp_path)), "--max-body", "1000", "--workers", workers)
+    try:
+        head = (b"POST /decide/purchase_restriction HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\nConnection: close\r\n")
+        # the answer comes before the body is sent (a body left unread would make the
+        # server's close a reset, which may discard the answer before it is read)
+        cases = [(head + b"Content-Length: 1000000000\r\n\r\n", ()),
+                 (head + b"Content-Length: 1001\r\n\r\n", ()),
+                 (head + b"Transfer-Encoding: chunked\r\n\r\n", [b"1000\r\n" + b" " * 0x1000 + b"\r\n"])]
+        for request_head, chunks in cases:
+            status, headers, body = _answer(srv.port, request_head, chunks)
+            assert status.split()[1] == b"413", status
+            assert headers["content-type"].startswith("application/json")
+            assert body == {"error": {"message": "the body is over 1000 bytes"}}
+        status, _, body = _answer(srv.port, head + b"Content-Length: 1000\r\n\r\n", [b" " * 1000])
+        assert status.split()[1] == b"400" and "error" in body  # at the limit: read, and parsed
+        status, headers, body = _answer(srv.port, b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: x\r\n\r\n")
+        assert status.split()[1] == b"400" and headers["content-type"].startswith("application/json")
+        assert body["error"]["message"]  # waitress's other refusals are JSON too
+    finally:
+        assert srv.stop() == 0
 
 
 def test_the_app_reads_at_most_the_limit_from_a_body_without_length():

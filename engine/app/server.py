@@ -22,6 +22,8 @@ finish (up to ``grace`` seconds) and exits 0; ``/ready`` answers 503 meanwhile.
 """
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import shutil
@@ -74,12 +76,48 @@ def _waitress_server(app, limits: Limits, threads: int, sockmap: dict, **where):
     """A waitress server of ``app`` registered in ``sockmap`` (``host``/``port`` or ``sockets``)."""
     from waitress import create_server
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # no "Task queue depth" per request
-    return create_server(app, map=sockmap, threads=threads, ident="decide",
-                         connection_limit=limits.connection_limit, channel_timeout=limits.idle_timeout,
-                         cleanup_interval=max(1, min(30, int(limits.idle_timeout / 2))),
-                         backlog=limits.backlog, asyncore_use_poll=True,
-                         # a body over the limit is refused by waitress before it is read
-                         max_request_body_size=limits.max_body + 1024, **where)
+    from waitress.server import BaseWSGIServer
+    srv = create_server(app, map=sockmap, threads=threads, ident="decide",
+                        connection_limit=limits.connection_limit, channel_timeout=limits.idle_timeout,
+                        cleanup_interval=max(1, min(30, int(limits.idle_timeout / 2))),
+                        backlog=limits.backlog, asyncore_use_poll=True,
+                        # a body over the limit is refused by waitress as soon as it is declared
+                        # (Content-Length) or received (chunked): never more than limit + 1 bytes
+                        max_request_body_size=getattr(app, "max_body", limits.max_body) + 1, **where)
+    for d in list(sockmap.values()):  # waitress's own errors (413, 400, 431 …) in the service's JSON
+        if isinstance(d, BaseWSGIServer):
+            d.channel_class = _json_error_channel()
+    return srv
+
+
+@functools.cache
+def _json_error_channel():
+    """A waitress channel whose error answers (those waitress gives before the
+    application sees the request: the body over the limit, bad framing, huge headers)
+    are the service's JSON ``{"error": {"message": ...}}``."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+    from waitress.utilities import RequestEntityTooLarge
+
+    class JSONErrorTask(ErrorTask):
+        def execute(self):
+            e = self.request.error
+            if isinstance(e, RequestEntityTooLarge):  # the same words as the application's 413
+                message = f"the body is over {self.channel.server.adj.max_request_body_size - 1} bytes"
+            else:
+                message = f"{e.reason}: {e.body}"
+            body = json.dumps({"error": {"message": message}}).encode("utf-8")
+            self.status = f"{e.code} {e.reason}"
+            self.response_headers.extend([("Content-Type", "application/json; charset=utf-8"),
+                                          ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")])
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JSONErrorChannel(HTTPChannel):
+        error_task_class = JSONErrorTask
+
+    return JSONErrorChannel
 
 
 def _loop(sockmap: dict, running: Callable[[], bool], tick: Callable[[], None] = lambda: None):
