@@ -382,12 +382,70 @@ def test_csv_header_with_an_unknown_column_is_refused(tmp_path):
     assert 'column "categry"' in one_error_line(p) and 'did you mean "category"' in p.stderr
 
 
-def test_format_option_for_stdin_and_resume_only_for_json_lines(tmp_path):
+def test_format_option_for_stdin_and_resume_only_for_json_lines_and_csv(tmp_path):
     p = subprocess.run([DECIDE, "batch", "-", "-d", DECISION, "--format", "csv"], input="category\nbooks\n",
                        capture_output=True, text=True)
     assert p.returncode == 0 and rows(p.stdout)[0]["line"] == 2, p.stderr
     cases = write_cases(tmp_path / "c.jsonl", 3)
-    assert "--resume" in one_error_line(batch(cases, "-d", DECISION, "-o", tmp_path / "o.csv", "--resume"))
+    assert "--resume" in one_error_line(batch(cases, "-d", DECISION, "-o", tmp_path / "o.parquet", "--resume"))
+
+
+def test_kill_9_then_resume_a_csv_output_equals_an_uninterrupted_run(tmp_path):
+    cases = write_cases(tmp_path / "c.jsonl", 200_000, bad_every=997)
+    whole = tmp_path / "whole.csv"
+    ref = batch(cases, "-d", DECISION, "-o", whole, "--keep", "recurring")
+    assert ref.returncode == 1, ref.stderr
+    out, partial = tmp_path / "out.csv", tmp_path / "out.csv.partial"
+    run = subprocess.Popen([DECIDE, "batch", str(cases), "-d", DECISION, "-o", str(out), "--keep", "recurring"],
+                           stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (partial.exists() and partial.stat().st_size > 3_000_000):
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.01)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert not out.exists() and 0 < partial.stat().st_size < whole.stat().st_size
+    data = partial.read_bytes()  # its records hold no line ends: cut at the last one, then
+    partial.write_bytes(data[:data.rindex(b"\n") + 1] + b'12345,"half a record\nwith a line end inside')
+    resumed = batch(cases, "-d", DECISION, "-o", out, "--resume", "--keep", "recurring")
+    assert resumed.returncode == ref.returncode and resumed.stderr == ref.stderr
+    assert out.read_bytes() == whole.read_bytes()
+    assert not partial.exists() and not (tmp_path / "out.csv.lock").exists()
+
+
+def test_resume_of_a_csv_written_with_other_columns_is_refused(tmp_path):
+    cases = write_cases(tmp_path / "c.jsonl", 5)
+    (tmp_path / "o.csv.partial").write_text("line,allowed\n1,true\n", encoding="utf-8")
+    p = batch(cases, "-d", DECISION, "-o", tmp_path / "o.csv", "--resume")
+    assert "other columns" in one_error_line(p)
+
+
+def test_keep_carries_input_columns_to_every_format(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    jl = tmp_path / "c.jsonl"
+    jl.write_text('{"member_id": 7, "category": "books", "amount_yen": 100}\n\n'
+                  '{"member_id": "m\\n2", "category": "nope"}\n', encoding="utf-8")
+    got = rows(batch(jl, "-d", DECISION, "--keep", "member_id").stdout)
+    assert [(r["line"], r["member_id"], "error" in r) for r in got] == [(1, 7, False), (2, None, True),
+                                                                        (3, "m\n2", True)]
+    assert got[0]["outputs"]["allowed"] is True  # member_id is not a fact: no unknown-field error
+    p = batch(jl, "-d", DECISION, "--keep", "member_id", "-o", tmp_path / "o.csv")
+    lines = (tmp_path / "o.csv").read_text(encoding="utf-8").split("\n")
+    assert lines[0] == "line,member_id,allowed,restriction,message,fired,error" and lines[1].startswith("1,7,true,")
+    batch(jl, "-d", DECISION, "--keep", "member_id", "-o", tmp_path / "o.parquet")
+    t = pq.read_table(tmp_path / "o.parquet")
+    assert t.schema.names[:2] == ["line", "member_id"] and t.column("member_id").to_pylist() == ["7", None, "m\n2"]
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"member_id": pa.array([10, 11], pa.int32()), "category": ["books", "gift_card"]}), src)
+    batch(src, "-d", DECISION, "--keep", "member_id", "-o", tmp_path / "p.parquet", "--workers", "2")
+    t = pq.read_table(tmp_path / "p.parquet")
+    assert str(t.schema.field("member_id").type) == "int32" and t.column("member_id").to_pylist() == [10, 11]
+    assert [r["member_id"] for r in rows(batch(src, "-d", DECISION, "--keep", "member_id").stdout)] == [10, 11]
+    csv_in = tmp_path / "c.csv"
+    csv_in.write_text("member_id,category\n007,books\n", encoding="utf-8")
+    assert rows(batch(csv_in, "-d", DECISION, "--keep", "member_id").stdout)[0]["member_id"] == "007"
+    assert "member" in one_error_line(batch(csv_in, "-d", DECISION, "--keep", "member"))
+    assert '"allowed"' in one_error_line(batch(jl, "-d", DECISION, "--keep", "allowed"))
 
 
 def test_parquet_round_trips_dates_decimals_and_lists(tmp_path, typed_tables):

@@ -66,13 +66,14 @@ class Output:
     regular file written as ``PATH.partial`` under the lock ``PATH.lock`` and renamed
     to ``PATH`` by ``commit()``."""
 
-    def __init__(self, path: str, input_stat: os.stat_result | None, resume: bool):
+    def __init__(self, path: str, input_stat: os.stat_result | None, resume: bool, csv_header: bytes = b""):
         self.path, self.resume = path, resume
         self.name = "standard output" if path == "-" else path
         self.stream: BinaryIO | None = None
         self.partial = self.lockfile = None
         self.lock_fd = None
         self.after = self.done = self.failed = 0  # what a resumed partial already holds
+        self.resumed = False  # the partial holds a CSV header already
         if path == "-":
             self.stream = sys.stdout.buffer
             if resume:
@@ -97,7 +98,10 @@ class Output:
             self._unlock()
             fail(f"{self.partial} is left from an interrupted run: add --resume to continue it, "
                  "or delete it to start again")
-        if pst is not None:
+        if pst is not None and csv_header:
+            self.after, self.done, self.failed = _csv_resume_point(self.partial, csv_header)
+            self.resumed = True
+        elif pst is not None:
             self.after, self.done, self.failed = resume_point(self.partial)
         self.stream = self._open(self.partial, "ab" if pst is not None else "wb")
 
@@ -204,20 +208,33 @@ def resume_point(partial: str) -> tuple[int, int, int]:
         fail(f"{partial} does not end with a row of decide batch: delete it to start again")
 
 
+def _csv_resume_point(partial: str, header: bytes) -> tuple[int, int, int]:
+    """``resume_point`` of a partial CSV output: a record cut off mid-write is removed
+    (and with no complete header, everything)."""
+    try:
+        with open(partial, "r+b") as f:
+            after, done, failed, size = batch_formats.csv_resume_point(f, header)
+            f.truncate(size)
+    except (CaseJSONError, ValueError, IndexError, UnicodeDecodeError) as e:
+        fail(f"{partial} is not a partial CSV output of this run ({e}): delete it to start again")
+    return after, done, failed
+
+
 # --------------------------------------------------------------------------- formats out
 class Sink:
     """Writes decided pieces to an ``Output`` in a format: JSON Lines and CSV as bytes,
     Parquet through a ``pyarrow.parquet.ParquetWriter`` on the output stream."""
 
-    def __init__(self, out: Output, fmt: str, book, decision: str):
+    def __init__(self, out: Output, fmt: str, book, decision: str, csv_header: bytes = b"", kept=()):
         self.out, self.fmt, self._parquet = out, fmt, None
         if fmt == "csv":
-            out.write(batch_formats.csv_header(book, decision))
+            if not out.resumed or out.stream.tell() == 0:  # a resumed partial holds it already
+                out.write(csv_header or batch_formats.csv_header(book, decision))
         elif fmt == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
             from decide.runtime.batch import output_schema
-            schema = output_schema(book, decision, [pa.field("line", pa.int64())])
+            schema = output_schema(book, decision, [pa.field("line", pa.int64()), *kept])
             try:
                 self._parquet = pq.ParquetWriter(out.stream, schema)
             except OSError as e:
@@ -290,10 +307,13 @@ FORMAT_CHOICE = click.Choice(batch_formats.FORMATS)
               help="Format of the output (default: by its extension, else jsonl).")
 @click.option("--workers", "-w", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Processes deciding in parallel (input order kept).")
-@click.option("--resume", is_flag=True, help="Continue OUT.partial left by an interrupted run (JSON Lines).")
+@click.option("--resume", is_flag=True,
+              help="Continue OUT.partial left by an interrupted run (JSON Lines or CSV).")
+@click.option("--keep", "keep", multiple=True, metavar="COL",
+              help="An input column carried to every output row (an id), not a fact; repeatable.")
 @TABLES_OPT
 @ENGINE_OPT
-def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, tables, engine_name):
+def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, tables, engine_name):
     """Decide every case of a file (JSON Lines, CSV or Parquet); one result row per
     input line, in order.
 
@@ -315,29 +335,36 @@ def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, tables, eng
             import pyarrow.parquet  # noqa: F401
         except ImportError:
             fail("Parquet needs pyarrow: pip install 'decide[arrow]'")
-    if resume and out_fmt != "jsonl":
-        fail("--resume continues a JSON Lines output; a CSV or Parquet run starts again")
+    if resume and out_fmt == "parquet":
+        fail("--resume continues a JSON Lines or CSV output; a Parquet run starts again")
+    keep = tuple(dict.fromkeys(keep))
     book = load_rulebook(tables, engine_name)
     if decision not in book.decisions:
         fail(f'unknown decision "{decision}"{did_you_mean(decision, book.decisions)}; '
              f'decisions: {", ".join(sorted(book.decisions))}')
+    taken = {"line", "decision", "outputs", "fired", "error", "version", *book.ir.decisions[decision].outputs}
+    if (clash := [k for k in keep if k in taken]):
+        fail(f'--keep {clash[0]}: the output has a "{clash[0]}" of its own; rename the column')
     try:
         src = sys.stdin.buffer if cases == "-" else open(cases, "rb")
         source = batch_formats.Input(in_fmt, src, None if cases == "-" else os.path.getsize(cases))
         if source.columns is not None:
-            check_columns(book, decision, source.columns)
+            check_columns(book, decision, source.columns, keep)
     except OSError as e:
         fail(f"{cases}: {e.strerror or e}")
     except (CaseJSONError, CaseError) as e:
         fail(f"{cases}: {e}")
     except Exception as e:  # pyarrow's errors on a file that is not Parquet
         fail(f"{cases}: not a readable {in_fmt} file: {e}")
-    out = Output(output, _input_stat(cases), resume)
+    kept = batch_formats.kept_fields(in_fmt, keep, source._file.schema_arrow if in_fmt == "parquet" else None) \
+        if out_fmt == "parquet" else ()
+    header = batch_formats.csv_header(book, decision, keep) if out_fmt == "csv" else b""
+    out = Output(output, _input_stat(cases), resume, header)
     show_bar = sys.stderr.isatty() and source.total
     failed, done = out.failed, out.done
-    args = (book, decision, in_fmt, out_fmt, source.columns, out.after)
+    args = (book, decision, in_fmt, out_fmt, source.columns, out.after, keep)
     try:
-        sink = Sink(out, out_fmt, book, decision)
+        sink = Sink(out, out_fmt, book, decision, header, kept)
         with click.progressbar(length=source.total or 0, file=sys.stderr, label="deciding") if show_bar \
                 else _NullBar() as bar:
             for piece, data, bad, n in decided(source.pieces(), workers, args):
@@ -353,7 +380,7 @@ def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, tables, eng
     except KeyboardInterrupt:
         out.abandon()
         where = f"; {out.partial} holds the rows so far: run again with --resume to continue" \
-            if out.partial and out_fmt == "jsonl" else ""
+            if out.partial and out_fmt != "parquet" else ""
         fail(f"interrupted{where}", 130)
     if failed:
         click.echo(f"{failed} of {done} cases failed", err=True)

@@ -140,13 +140,15 @@ def _from_text(text: str, t: Type | None) -> Any:
 
 
 # --------------------------------------------------------------------------- deciding a piece
-def _facts(fmt: str, payload: Any, columns, fields) -> Any:
+def _facts(fmt: str, payload: Any, columns, fields, keep=()) -> Any:
     if fmt == "jsonl":
         if not payload.strip():
             raise CaseJSONError(BLANK, kind="shape")
         facts = casejson.parse(payload, noun="line")
         facts.pop("decision", None)
-        return facts
+        return {k: v for k, v in facts.items() if k not in keep} if keep else facts
+    if keep:
+        return {k: v for k, v in _facts(fmt, payload, columns, fields).items() if k not in keep}
     if fmt == "csv":
         cells = _csv_cells(payload)
         if isinstance(cells, CaseJSONError):
@@ -159,6 +161,46 @@ def _facts(fmt: str, payload: Any, columns, fields) -> Any:
     return payload
 
 
+def _keep(kept: dict, fmt: str, payload: Any, columns, facts) -> None:
+    """Append each kept column's value of one line (null where the line has none):
+    JSON Lines and Parquet values as they are, CSV cells as text."""
+    if fmt == "jsonl":
+        try:
+            row = casejson.parse(payload, noun="line") if payload.strip() else {}
+        except CaseJSONError:
+            row = {}
+    elif fmt == "csv":
+        cells = _csv_cells(payload)
+        row = dict(zip(columns, cells)) if isinstance(cells, list) and len(cells) == len(columns) else {}
+        row = {k: v if v != "" else None for k, v in row.items()}
+    else:
+        row = payload
+    for k, values in kept.items():
+        values.append(row.get(k))
+
+
+def kept_fields(in_fmt: str, keep, schema=None) -> list:
+    """The Arrow fields of the kept columns: a Parquet input's own types, else text
+    (CSV cells; JSON Lines values other than text as their JSON)."""
+    import pyarrow as pa
+    if in_fmt == "parquet" and schema is not None:
+        return [schema.field(k) for k in keep]
+    return [pa.field(k, pa.string()) for k in keep]
+
+
+def _text(v: Any) -> str | None:
+    return v if v is None or isinstance(v, str) else casejson.dumps(v, pretty=False)
+
+
+def _plain(v: Any) -> Any:
+    """A kept value as JSON data (a Parquet date as ISO text, a list item by item)."""
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    return v.isoformat() if hasattr(v, "isoformat") else v
+
+
 def _items(in_fmt: str, piece) -> Iterator[tuple[int, Any]]:
     first, data = piece
     if in_fmt == "parquet":
@@ -166,45 +208,54 @@ def _items(in_fmt: str, piece) -> Iterator[tuple[int, Any]]:
     return lines_of(first, data)
 
 
-def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after: int,
+def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after: int, keep,
                  piece) -> tuple[Any, int, int]:
     """(the output of a piece in ``out_fmt``, how many of its lines failed, how many
-    lines it held); lines numbered ``after`` or less are left out (resuming)."""
+    lines it held); lines numbered ``after`` or less are left out (resuming); ``keep``:
+    the input columns carried to the output (``kept_fields``), not facts."""
     fields = book.ir.fields
     lines, inputs, early = [], [], {}
+    kept: dict[str, list] = {k: [] for k in keep}
     for lineno, payload in _items(in_fmt, piece):
         if lineno <= after:
             continue
         lines.append(lineno)
         try:
-            inputs.append(_facts(in_fmt, payload, columns, fields))
+            facts = _facts(in_fmt, payload, columns, fields, keep)
         except (CaseJSONError, CaseError) as e:
             early[len(inputs)] = e.to_dict()
-            inputs.append(None)
+            facts = None
+        if keep:
+            _keep(kept, in_fmt, payload, columns, facts)
+        inputs.append(facts)
     good = [f for i, f in enumerate(inputs) if i not in early]
     decided = iter(decide_rows(book, decision, good))
     outcomes = [Outcome(None, early[i]) if i in early else next(decided) for i in range(len(inputs))]
     failed = sum(o.error is not None for o in outcomes)
     if out_fmt == "jsonl":
         rows = []
-        for lineno, (result, error) in zip(lines, outcomes):
+        for i, (lineno, (result, error)) in enumerate(zip(lines, outcomes)):
             row = result.to_dict() if result is not None else {"error": error}
             row["line"] = lineno
+            row.update((k, _plain(v[i])) for k, v in kept.items())
             rows.append(casejson.dumps(row, pretty=False))
         return ("\n".join(rows) + "\n").encode("utf-8") if rows else b"", failed, len(lines)
     if out_fmt == "csv":
-        return csv_rows(book, decision, lines, outcomes), failed, len(lines)
+        return csv_rows(book, decision, lines, outcomes, kept), failed, len(lines)
     import pyarrow as pa
     from decide.runtime.batch import to_arrow
-    batch = to_arrow(book, decision, outcomes, {"line": pa.array(lines, pa.int64())},
-                     [pa.field("line", pa.int64())])
+    kept_types = kept_fields(in_fmt, keep, piece[1].schema if in_fmt == "parquet" else None)
+    arrays = {f.name: pa.array(kept[f.name] if in_fmt == "parquet" else [_text(v) for v in kept[f.name]], f.type)
+              for f in kept_types}
+    batch = to_arrow(book, decision, outcomes, {"line": pa.array(lines, pa.int64()), **arrays},
+                     [pa.field("line", pa.int64()), *kept_types])
     return batch, batch.num_rows - batch.column(batch.num_columns - 1).null_count, len(lines)
 
 
 # --------------------------------------------------------------------------- writing
-def csv_header(book, decision: str) -> bytes:
+def csv_header(book, decision: str, keep=()) -> bytes:
     plan = book.ir.decisions[decision]
-    return _csv_line(["line", *plan.outputs, FIRED, "error"])
+    return _csv_line(["line", *keep, *plan.outputs, FIRED, "error"])
 
 
 def _cell(v: Any) -> str:
@@ -215,8 +266,8 @@ def _cell(v: Any) -> str:
     if isinstance(v, Decimal):
         return casejson.number_text(v)
     v = to_json(v)
-    if isinstance(v, list):
-        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, dict)):
+        return json.dumps(_plain(v), ensure_ascii=False, default=str)
     return str(v)
 
 
@@ -226,16 +277,42 @@ def _csv_line(cells: list[str]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def csv_rows(book, decision: str, lines: list[int], outcomes: list[Outcome]) -> bytes:
+def csv_rows(book, decision: str, lines: list[int], outcomes: list[Outcome], kept=None) -> bytes:
     outputs = book.ir.decisions[decision].outputs
+    kept = kept or {}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    for lineno, (result, error) in zip(lines, outcomes):
+    for i, (lineno, (result, error)) in enumerate(zip(lines, outcomes)):
+        carried = [_cell(v[i]) for v in kept.values()]
         if result is None:
-            w.writerow([lineno, *([""] * len(outputs)), "", json.dumps(error, ensure_ascii=False)])
+            w.writerow([lineno, *carried, *([""] * len(outputs)), "", json.dumps(error, ensure_ascii=False)])
         else:
-            w.writerow([lineno, *(_cell(result.outputs.get(n)) for n in outputs),
+            w.writerow([lineno, *carried, *(_cell(result.outputs.get(n)) for n in outputs),
                         json.dumps(fired_names(result)), ""])
     return buf.getvalue().encode("utf-8")
+
+
+def csv_resume_point(partial: BinaryIO, header: bytes) -> tuple[int, int, int, int]:
+    """(the input line of the last complete record, records, failed records, the bytes
+    they fill) of a partial CSV output written with ``header``; a record is complete
+    when its final line end is outside quotes (an even count of quotes so far)."""
+    partial.seek(0)
+    ends, pos, quotes, record = [], 0, 0, b""
+    last, done, failed = 0, 0, 0
+    for raw in partial:
+        pos += len(raw)
+        quotes += raw.count(b'"')
+        record += raw
+        if not raw.endswith(b"\n") or quotes % 2:
+            continue
+        if not ends:  # the header
+            if record != header:
+                raise CaseJSONError("was written with other columns (another decision or --keep)", kind="shape")
+        else:
+            cells = next(csv.reader([record.decode("utf-8")[:-1]]))
+            last, done, failed = int(cells[0]), done + 1, failed + (cells[-1] != "")
+        ends.append(pos)
+        quotes, record = 0, b""
+    return last, done, failed, ends[-1] if ends else 0
 
 
