@@ -12,7 +12,8 @@ size of the file or of one line.
 An output file is written as ``OUT.partial`` beside it, under an exclusive lock
 (``OUT.lock``: a second writer to the same ``OUT`` is refused), and renamed to ``OUT``
 when the run ends; an interrupted run leaves ``OUT.partial``, which ``--resume``
-continues from its last complete line.  An ``OUT`` that is the input (by name, symlink
+continues from its last complete row (JSON Lines or CSV; a Parquet run starts again).
+``--keep COL`` carries input columns (an id) to every output row, not as facts.  An ``OUT`` that is the input (by name, symlink
 or hard link) is refused.  A device or a pipe (``/dev/stdout``, a FIFO) is written in
 place.  Failing to write is one line on stderr and exit 2.
 
