@@ -20,9 +20,10 @@ from typing import Any, Callable
 
 from decide.runtime import reference as ref
 from decide.runtime.facts import apply_derive, as_mapping, field_coercer, unknown_fields
+from decide.model.errors import Diagnostic, WorkbookError
 from decide.model.functions import FUNCTIONS
 from decide.model.ir import (
-    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, NullTest, OrTests, Plan, RangeTest,
+    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Loc, NullTest, OrTests, Plan, RangeTest,
     Table, Type,
 )
 from decide.model.walk import Visitor
@@ -32,6 +33,7 @@ from decide.model.values import Version
 from decide.runtime.result import FiredRule, Result
 
 SMALL_TABLE = 16  # rules; above this a table is indexed when an index helps
+INLINE_TABLE = 256  # rules; an unindexed table above this runs as a loop over its rules' entries
 INDEX_BUDGET = 2_000_000  # candidate entries an index may hold
 
 
@@ -168,6 +170,10 @@ class _Gen:
             self._no_match(t, outs, k)
             return
         index = choose_index(t) if len(t.rules) > SMALL_TABLE else None
+        if index is None and len(t.rules) > INLINE_TABLE:
+            # An if/elif chain this long overflows Python's compiler (it nests each elif):
+            # every rule becomes an entry of one flat tuple, tested in a loop.
+            index = ("all", None, None)
         if index is None and t.hit_policy is HitPolicy.FIRST:
             for i, r in enumerate(t.rules):
                 self.emit(f"{'if' if i == 0 else 'elif'} {self.condition(t, r, cols)}:")
@@ -201,7 +207,7 @@ class _Gen:
                 consts, self.kbuf = tuple(self.kbuf[4:]), None
                 if body not in shapes:
                     src = f"lambda {params}{', ' if params else ''}_e, _k: {body}"
-                    shapes[body] = eval(compile(src, f"<{t.name} rule shape>", "eval"), self.ns)
+                    shapes[body] = eval(self.compile_for(t, src, f"<{t.name} rule shape>", "eval"), self.ns)
                 entries.append((shapes[body], rows[r.index] if rows else None, fired[r.index], r.index) + consts)
             self.in_lambda = False
             used = set().union(*(referenced_fields(e.test) for r in t.rules for e in r.inputs))
@@ -225,12 +231,14 @@ class _Gen:
     def _lookup(self, index, cols, k, entries):
         """Emit cand{k} = the candidate (test, constants, rule index) entries for this case."""
         kind, j, data = index
-        x = cols[j]
+        x = cols[j] if j is not None else None
 
         def pick(idx):
             return tuple(entries[i] for i in idx)
 
-        if kind == "eq":
+        if kind == "all":
+            self.emit(f"cand{k} = {self.bind(tuple(entries), 'D')}")
+        elif kind == "eq":
             table, default = data
             d = self.bind(pick(default), "D")
             self.emit(f"cand{k} = {self.bind({key: pick(v) for key, v in table.items()}, 'I')}.get({x}, {d})")
@@ -263,7 +271,7 @@ class _Gen:
         fields = sorted(set().union(*(referenced_fields(o.expr) for r in t.rules for o in r.outputs)))
         params = ", ".join(self.var(f) for f in fields)
         src = "(" + ", ".join(f"lambda {params}: {self.outputs_of(t, i)}" for i in range(len(t.rules))) + ",)"
-        rows = self.bind(eval(compile(src, f"<{t.name} outputs>", "eval"), self.ns), "RW")
+        rows = self.bind(eval(self.compile_for(t, src, f"<{t.name} outputs>", "eval"), self.ns), "RW")
         return f"{rows}[@I@]({params})"
 
     def _policy(self, t: Table, outs, k, fr):
@@ -383,10 +391,26 @@ class _Gen:
         pre = [f"    {v} = None" for f, v in self.vars.items() if f not in self.plan.inputs]
         src = f"def {name}(facts):\n" + "\n".join(pre + self.lines) + "\n"
         self.source = src
-        exec(compile(src, f"<decision {self.plan.name}>", "exec"), self.ns)
+        tables = [self.book.tables[n] for n in self.plan.tables]
+        biggest = max(tables, key=lambda t: len(t.rules), default=None)
+        exec(self.compile_for(biggest, src, f"<decision {self.plan.name}>", "exec"), self.ns)
         fn = self.ns[name]
         fn.source = src
         return fn
+
+    def compile_for(self, t: Table | None, src: str, filename: str, mode: str):
+        """Python's ``compile`` of generated code; code too large or too deeply nested for
+        Python's compiler is a WorkbookError naming the table, never a raw exception."""
+        try:
+            return compile(src, filename, mode)
+        except (RecursionError, MemoryError, SyntaxError) as e:  # SyntaxError: "too many statically nested blocks"
+            what = type(e).__name__
+            if t is None:
+                raise WorkbookError([Diagnostic("E904", "error", Loc("", "", ""), f"decision {self.plan.name}: "
+                                                f"too large for the native runtime to compile ({what})")]) from None
+            raise WorkbookError([Diagnostic("E904", "error", t.loc, f"table {t.name} ({len(t.rules)} rules) is "
+                                            f"too large for the native runtime to compile ({what}); "
+                                            "split it into smaller tables")]) from None
 
     def fast_check(self, f, v: str) -> str:
         """An expression true when ``v`` is already a valid typed value (no conversion
