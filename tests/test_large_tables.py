@@ -80,3 +80,29 @@ def test_code_too_large_for_python_is_a_workbook_error(tmp_path):
         gen.compile_for(book.tables["Limits"], deep, "<deep>", "eval")
     assert e.value.diagnostics[0].code == "E904"
     assert "table Limits" in str(e.value) and "t.xlsx" in str(e.value)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_first_range_index_agrees_with_reference(tmp_path, seed):
+    """One indexed column under FIRST, rules that close slots (thresholds, ranges,
+    not(...), a mid-table catch-all) mixed with ones that do not (a second column)."""
+    rng = random.Random(seed)
+    rules = []
+    for i in range(400):
+        a, b = sorted(rng.sample(range(60), 2))
+        x = rng.choice([f"> {a}", f"< {a}", f">= {a}", f"<= {a}", a, f"[{a}..{b}]", f"]{a}..{b}[",
+                        f"not([{a}..{b}])", f"not({a}, {b})", f"{a}, {b}", "null", "-"])
+        y = "-" if rng.random() < 0.8 else f"> {rng.randrange(10)}"
+        if rng.random() < 0.003:
+            x = y = "-"
+        rules.append([i + 1, x, y, f'"r{i}"'])
+    write_workbook(tmp_path / "t.xlsx", glossary=GLOSSARY,
+                   tables=[table("T", "FIRST", ["INPUT x", "INPUT y", "OUTPUT out"], rules)])
+    book = decide.load(tmp_path, services=[])
+    assert "bisect_left" in book.source("T")  # indexed
+    for x in [None] + list(range(-1, 62)):
+        for y in (None, 0, 5, 11):
+            case = {k: v for k, v in (("x", x), ("y", y)) if v is not None}
+            r = book.decide("T", case)
+            outputs, fired = reference.evaluate(book.ir, "T", case)
+            assert (r.outputs, [(f.table, f.index) for f in r.fired]) == (outputs, fired), case

@@ -23,7 +23,7 @@ from decide.runtime.facts import apply_derive, as_mapping, field_coercer, unknow
 from decide.model.errors import Diagnostic, WorkbookError
 from decide.model.functions import FUNCTIONS
 from decide.model.ir import (
-    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Loc, NullTest, OrTests, Plan, RangeTest,
+    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Loc, NotTests, NullTest, OrTests, Plan, RangeTest,
     Table, Type,
 )
 from decide.model.walk import Visitor
@@ -610,30 +610,55 @@ def _eq_index(t: Table, j: int):
 
 
 class _Slots(Visitor):
-    """The elementary slots (2k+1 = point k, 2k = the gap below it) a literal test may
-    match, among the ``n`` sorted points at ``pos``; None: any slot (not indexable)."""
+    """The elementary slots (2k+1 = point k, 2k = the gap below it) a literal test
+    matches, among the ``n`` sorted points at ``pos``, as a list of ranges; exact: a
+    non-null value in one of them passes the test, any other fails it.  None: not
+    indexable (the test may pass in any slot)."""
 
     def CompareTest(self, test, pos: dict, n: int):
         if not isinstance(test.value, Literal):
             return None
         k = pos[test.value.value]
-        return {"=": range(2 * k + 1, 2 * k + 2), "<": range(0, 2 * k + 1), "<=": range(0, 2 * k + 2),
-                ">": range(2 * k + 2, 2 * n + 1), ">=": range(2 * k + 1, 2 * n + 1)}[test.op]
+        return [{"=": range(2 * k + 1, 2 * k + 2), "<": range(0, 2 * k + 1), "<=": range(0, 2 * k + 2),
+                 ">": range(2 * k + 2, 2 * n + 1), ">=": range(2 * k + 1, 2 * n + 1)}[test.op]]
 
     def RangeTest(self, test, pos: dict, n: int):
         if not (isinstance(test.low, Literal) and isinstance(test.high, Literal)):
             return None
         a, b = pos[test.low.value], pos[test.high.value]
-        return range(2 * a + 1 if test.low_closed else 2 * a + 2, (2 * b + 2) if test.high_closed else 2 * b + 1)
+        return [range(2 * a + 1 if test.low_closed else 2 * a + 2, (2 * b + 2) if test.high_closed else 2 * b + 1)]
 
     def OrTests(self, test, pos: dict, n: int):
         parts = [self.visit(s, pos, n) for s in test.tests]
         if any(p is None for p in parts):
             return None
-        return sorted(set().union(*map(set, parts)))
+        return _merge([r for p in parts for r in p])
+
+    def NotTests(self, test, pos: dict, n: int):
+        inner = self.OrTests(test, pos, n)
+        if inner is None:
+            return None
+        out, at = [], 0
+        for r in inner:
+            if r.start > at:
+                out.append(range(at, r.start))
+            at = max(at, r.stop)
+        if at < 2 * n + 1:
+            out.append(range(at, 2 * n + 1))
+        return out
 
     def __default__(self, test, pos: dict, n: int):
         return None
+
+
+def _merge(ranges):
+    out: list[range] = []
+    for r in sorted((r for r in ranges if len(r)), key=lambda r: r.start):
+        if out and r.start <= out[-1].stop:
+            out[-1] = range(out[-1].start, max(out[-1].stop, r.stop))
+        else:
+            out.append(r)
+    return out
 
 
 _slots_of = _Slots().visit
@@ -654,23 +679,48 @@ def _range_index(t: Table, j: int):
         return None
     pos = {p: i for i, p in enumerate(points)}
     n = len(points)
-    slots: list[list[int]] = [[] for _ in range(2 * n + 1)]
+    size = 2 * n + 1
+    slots: list[list[int]] = [[] for _ in range(size)]
     none: list[int] = []
+    none_open = True
+    # Under FIRST a slot is closed by a rule that surely fires there (its only test is
+    # this column's, exact on the slot, or none at all): later rules never run there.
+    # nxt[s] = the first open slot at or after s (path-halving union-find).
+    first = t.hit_policy is HitPolicy.FIRST
+    nxt = list(range(size + 1))
+
+    def find(s):
+        while nxt[s] != s:
+            nxt[s] = nxt[nxt[s]]
+            s = nxt[s]
+        return s
+
     total = 0
     for r in t.rules:
         test = r.inputs[j].test
         s = _slots_of(test, pos, n)
+        others_any = all(isinstance(e.test, AnyTest) for i, e in enumerate(r.inputs) if i != j)
         if s is None:
-            s = range(2 * n + 1)
-            none.append(r.index)
-        elif isinstance(test, NullTest):
-            none.append(r.index)
-        total += len(s)
-        if total > INDEX_BUDGET:
-            return None
-        for slot in s:
-            slots[slot].append(r.index)
-    cost = max(len(none), total / len(slots))
+            s = [range(size)]
+            if none_open:
+                none.append(r.index)
+            decisive = first and others_any and isinstance(test, AnyTest)
+            none_open = none_open and not decisive
+        else:
+            if none_open and not isinstance(test, (CompareTest, RangeTest, OrTests)):
+                none.append(r.index)  # null tests, not(...): the null case is left to the test itself
+            decisive = first and others_any and not isinstance(test, NullTest)
+        for rg in s:
+            at = find(rg.start)
+            while at < rg.stop:
+                slots[at].append(r.index)
+                total += 1
+                if decisive:
+                    nxt[at] = at + 1
+                at = find(at + 1)
+            if total > INDEX_BUDGET:
+                return None
+    cost = max(len(none), total / size)
     return cost, ("range", j, (tuple(points), tuple(tuple(s) for s in slots), tuple(none)))
 
 
