@@ -76,9 +76,35 @@ _KANA_RE = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc\u309d\u309e\u30fd\u30
 
 @lru_cache(maxsize=1)
 def _kakasi():
+    """pykakasi's converter, loaded on the first name check.  Its kanji dictionary (a
+    0.4 s read) is loaded only if a kanji is ever met: registered names are kana."""
+    try:
+        from pykakasi.kakasi import Kakasi
+        from pykakasi.scripts import IConv
+
+        conv = Kakasi.__new__(Kakasi)
+        conv._iconv, conv._jconv = IConv(), _LazyKanji()
+        if conv.convert("タロウ")[0]["hepburn"] == "tarou":
+            return conv
+    except (ImportError, AttributeError, TypeError):  # another pykakasi layout: load it whole
+        pass
     import pykakasi
 
     return pykakasi.kakasi()
+
+
+class _LazyKanji:
+    """Stands in for pykakasi's kanji converter until a kanji needs it."""
+
+    def __getattr__(self, name):
+        return getattr(_kanji(), name)
+
+
+@lru_cache(maxsize=1)
+def _kanji():
+    from pykakasi.kanji import JConv
+
+    return JConv()
 
 
 def split_registered(kana: str) -> tuple[str, str]:
