@@ -9,7 +9,6 @@ import click
 
 import decide
 from decide.app.casejson import EXIT_BAD
-from decide.app.shipped import shipped_tables
 from decide.model.errors import WorkbookError
 
 TABLES_OPT = click.option("--tables", "tables", type=click.Path(), default=None,
@@ -27,6 +26,7 @@ def fail(message: str, code: int = EXIT_BAD) -> NoReturn:
 
 def tables_dir(directory: str | None) -> str:
     """The directory given, else the installed application's tables, else exit 2."""
+    from decide.app.shipped import shipped_tables  # importlib.metadata: only when no --tables
     return directory or shipped_tables() or fail(
         "no tables given and none installed: name a directory of workbooks with --tables DIR")
 

@@ -11,8 +11,6 @@ from typing import Any, Iterable, Mapping
 
 from decide.model.errors import CaseError, did_you_mean
 from decide.model.ir import Book, DecisionService
-from decide.compile.loader import load_book
-from decide.compile.reader import workbook_paths
 from decide.runtime.native import compile_book, compile_validators, source as native_source
 from decide.runtime.result import Result
 
@@ -50,6 +48,7 @@ class Rulebook:
         self._install(self._compile())
 
     def _compile(self, directory: str | os.PathLike | None = None):
+        from decide.compile.loader import load_book  # openpyxl (and numpy) load when a book does
         book = load_book(directory or self.path, self._services)
         files = _read_files(directory or self.path)  # after the loader's checks bounded them
         if self.engine == "durable":
@@ -140,6 +139,7 @@ def _read_files(path: str | os.PathLike) -> dict[str, bytes]:
     """The workbooks under ``path`` as {name relative to it: bytes} (what a pickle ships)."""
     d = Path(path)
     files = {}
+    from decide.compile.reader import workbook_paths
     for p in workbook_paths(d) if d.exists() else ():
         try:
             files[p.name if d.is_file() else str(p.relative_to(d))] = p.read_bytes()
