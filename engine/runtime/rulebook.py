@@ -148,7 +148,9 @@ class Rulebook:
         self._services = state["services"]
         self._lock = threading.Lock()
         files = state["files"]
-        key = (_digest(files), self.engine) if self.engine == "native" and self._services is None else None
+        version = state.get("version")  # the label file does not travel: the version does
+        key = (_digest(files), self.engine, version) if self.engine == "native" and self._services is None \
+            else None
         with _UNPICKLED_LOCK:
             compiled = _UNPICKLED.get(key) if key else None
             if compiled is None:
@@ -158,17 +160,18 @@ class Rulebook:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         target.write_bytes(data)
                     compiled = self._compile(d)
+                    if version:
+                        compiled = (*compiled[:4], version)
                 if key:
                     _UNPICKLED[key] = compiled
-        version = state.get("version")  # the label file does not travel: the version does
-        self._install(compiled if not version else (*compiled[:4], version))
+        self._install(compiled)
 
     def __repr__(self) -> str:
         return f"<Rulebook {self.path} ({self.engine}) version {self.version}: {len(self.ir.tables)} " \
                f"tables, {len(self.ir.decisions)} decisions>"
 
 
-_UNPICKLED: dict = {}  # (digest, engine) → compiled version: one compile per process
+_UNPICKLED: dict = {}  # (digest, engine, version) → compiled version: one compile per process
 _UNPICKLED_LOCK = threading.Lock()
 
 
