@@ -274,7 +274,8 @@ def test_api_rows_in_order_bad_rows_kept_with_their_errors(shipped):
     assert "JSON object" in errors[2]["message"] and 'unknown field "contry"' in errors[3]["message"]
     assert t.column("fired").to_pylist()[4] == [f"{f.table}#{f.rule}" for f in
                                                  shipped.decide(DECISION, rows[4]).fired]
-    assert t.schema.names == ["allowed", "restriction", "message", "fired", "error"]
+    assert t.schema.names == ["allowed", "restriction", "message", "fired", "version", "error"]
+    assert set(t.column("version").to_pylist()) <= {shipped.version, None}
 
 
 def test_api_every_type_in_and_out(typed_tables):

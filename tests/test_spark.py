@@ -69,7 +69,7 @@ def test_output_schema_comes_from_the_glossary(spark, book):
     out = decide_dataframe(df, "purchase_restriction", tables=book, keep=["member_id"])
     assert [(f.name, f.dataType.simpleString()) for f in out.schema.fields] == [
         ("member_id", "bigint"), ("allowed", "boolean"), ("restriction", "string"), ("message", "string"),
-        ("fired", "array<string>"), ("error", "string")]
+        ("fired", "array<string>"), ("version", "string"), ("error", "string")]
     assert out.collect()[0]["restriction"] == "none"
 
 

@@ -118,7 +118,8 @@ def test_cmd(directory, engine_name, report):
 @click.option("--source", "source_of", metavar="NAME", default=None,
               help="Print the Python source the native runtime compiled for decision NAME.")
 def tables_cmd(directory, fmt, source_of):
-    """List the decisions and tables with their inputs and outputs.
+    """List the decisions and tables with their inputs and outputs, then the
+    rule-set version (text format).
 
     \b
     Example:
@@ -153,6 +154,7 @@ def tables_cmd(directory, fmt, source_of):
             click.echo(f"  {i.name}{where}")
             click.echo(f"    inputs:  {', '.join(label(book.ir, f) for f in i.inputs) or '-'}")
             click.echo(f"    outputs: {', '.join(label(book.ir, f) for f in i.outputs)}")
+    click.echo(f"Version: {book.version}")
 
 
 @click.command("serve")

@@ -8,7 +8,8 @@
     GET  /metrics              Prometheus metrics
     POST /decide/<decision>    body: a JSON object of facts → the Result as JSON
     POST /decide               body: facts with a "decision" key
-    POST /reload               admin: load the workbooks again (the old version stays on error)
+    POST /reload               admin: load the workbooks again (the old version stays on error;
+                               body {"allow_removed": true} to take decisions out of service)
     GET  /, GET /form, POST /why/<decision>   the support page (``page.py``)
 
 Every request is checked in this order: the Host header against the allow-list
@@ -18,7 +19,11 @@ body's length before it is read (413), then the JSON (400, within casejson's bou
 Errors are JSON ``{"error": {"message": ...}}`` and never name a file on the server.
 Statuses: 400 bad JSON or a bad case, 404 an unknown decision or path, 422 an
 evaluation error (UNIQUE/ANY violated) or workbooks that do not load on /reload.
-The Rulebook swaps a reloaded version in whole, so no request sees half a table set.
+The Rulebook swaps a reloaded version in whole, so no request sees half a table set,
+and refuses a rule set that lacks a decision in service (a workbook missing or
+half-saved) unless the reload says ``allow_removed``.  Every answer carries the
+rule-set version in a ``Decide-Version`` header: for a decision, the version that
+decided it (also the body's ``"version"``).
 """
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ from typing import Callable
 from decide import CaseError, EvaluationError, Rulebook, WorkbookError
 from decide.app import casejson, page
 from decide.app.http_security import Access
-from decide.app.reloading import POLL, Stamp, content_version, fingerprint
+from decide.app.reloading import POLL, Stamp, Watch, fingerprint
 from decide.model.errors import did_you_mean
 
 MAX_BODY = casejson.MAX_BYTES
@@ -62,8 +67,9 @@ ROUTES = {
 class Reply(Exception):
     """A finished answer raised from deep inside a handler: (status, JSON body, headers)."""
 
-    def __init__(self, status: int, body, headers=(), decision: str = ""):
+    def __init__(self, status: int, body, headers=(), decision: str = "", version: str | None = None):
         self.status, self.body, self.headers, self.decision = status, body, list(headers), decision
+        self.version = version  # the rule-set version that decided, for the header
 
 
 def _err(status: int, message: str, headers=(), **extra) -> Reply:
@@ -92,7 +98,8 @@ class Service:
         self.watch = watch
         self.draining = False
         self.root = Path(rulebook.path)
-        self.version, self._fp, self.loaded_at = content_version(self.root), fingerprint(self.root), _now()
+        self._fp, self.loaded_at = fingerprint(self.root), _now()
+        self.watching = Watch(self._fp, watch) if watch else None
         self.generation = int(stamp.read().get("generation", 0)) if stamp else 0
         self._spec = None
         self._stop = threading.Event()
@@ -104,6 +111,11 @@ class Service:
             self.metrics = None
         if start:
             self.start()
+
+    @property
+    def version(self) -> str:
+        """The rule-set version in service (``Rulebook.version``)."""
+        return self.book.version
 
     # -- background: watching the workbooks, following the other workers' reloads
     def start(self):
@@ -124,23 +136,35 @@ class Service:
 
     def _background(self):
         every = min(self.watch or POLL, POLL) if self.stamp else self.watch
-        watched = self._fp
         next_watch = time.monotonic() + (self.watch or 0)
         while not self._stop.wait(every):
-            try:
-                if self.watch and time.monotonic() >= next_watch:
-                    next_watch = time.monotonic() + self.watch
-                    now = fingerprint(self.root)
-                    if now != watched:
-                        watched = now
-                        self._watched_change(now)
-                if self.stamp:
+            if self.watch and time.monotonic() >= next_watch:
+                next_watch = time.monotonic() + self.watch
+                self._look()
+            if self.stamp:
+                try:
                     self._follow()
-            except WorkbookError as e:  # keep serving the version that loaded
-                print(f"decide serve: reload refused, still serving version {self.version} "
-                      f"({self.loaded_at}):\n{self._public_text(str(e))}", flush=True)
-            except Exception as e:  # the thread must not die: a later look may succeed
-                print(f"decide serve: reload check failed: {type(e).__name__}", flush=True)
+                except Exception as e:  # the thread must not die: the next generation may load
+                    self._refused(e)
+
+    def _look(self):
+        """One look at the files: reload them once they differ from the version in
+        service and are stable.  Never raises: a failure is kept for /health and
+        retried (``reloading.Watch``)."""
+        w, now = self.watching, ()
+        try:
+            now = fingerprint(self.root)
+            if w.look(now, self._fp):
+                self._watched_change(now)  # with a stamp, _follow may load them instead
+        except Exception as e:  # WorkbookError, ReloadRefused, OSError, anything: keep serving
+            w.failed(now, self._refused(e))
+
+    def _refused(self, e: Exception) -> str:
+        text = self._public_text(str(e)) if isinstance(e, WorkbookError) else \
+            f"{type(e).__name__}: {self._public_text(str(e))}"[:2000]
+        print(f"decide serve: reload refused, still serving version {self.version} "
+              f"({self.loaded_at}):\n{text}", flush=True)
+        return text
 
     def _watched_change(self, now: tuple):
         if self.stamp is None:
@@ -154,11 +178,12 @@ class Service:
         self._report()
 
     def _follow(self):
-        g = int(self.stamp.read().get("generation", 0))
+        stamp = self.stamp.read()
+        g = int(stamp.get("generation", 0))
         if g > self.generation:
             self.generation = g  # once per generation, even when the files no longer load
             try:
-                self._reload_here()
+                self._reload_here(stamp.get("allow_removed") is True)
             finally:
                 self._report()
 
@@ -167,30 +192,33 @@ class Service:
                            "loaded_at": self.loaded_at})
 
     # -- reloading
-    def reload(self) -> dict:
-        """Load the workbooks again (raises WorkbookError and keeps the old version);
+    def reload(self, *, allow_removed: bool = False) -> dict:
+        """Load the workbooks again (raises WorkbookError and keeps the old version;
+        ``ReloadRefused`` if decisions in service would go, unless ``allow_removed``);
         with a stamp, under its lock and then in every worker."""
         if self.stamp is None:
-            self._reload_here()
+            self._reload_here(allow_removed)
         else:
             with self.stamp.lock():
-                self._reload_here()
-                self.generation = self.stamp.bump(self.version, self._fp)
+                self._reload_here(allow_removed)
+                self.generation = self.stamp.bump(self.version, self._fp, allow_removed)
             self._report()
         return self.health()
 
-    def _reload_here(self):
-        fp, version = fingerprint(self.root), content_version(self.root)
+    def _reload_here(self, allow_removed: bool = False):
+        fp = fingerprint(self.root)  # before reading: a later change makes the next look differ
         try:
-            self.book.reload()
+            self.book.reload(allow_removed=allow_removed)
         except WorkbookError:
             if self.metrics:
                 self.metrics.reloaded(False)
             raise
-        self.version, self._fp, self.loaded_at, self._spec = version, fp, _now(), None
+        self._fp, self.loaded_at, self._spec = fp, _now(), None
+        if self.watching and fingerprint(self.root) == fp:
+            self.watching.succeeded()
         if self.metrics:
             self.metrics.reloaded(True)
-            self.metrics.serving(version, self.book.engine)
+            self.metrics.serving(self.version, self.book.engine)
 
     # -- the WSGI entry point
     def __call__(self, environ, start_response):
@@ -241,7 +269,9 @@ class Service:
         else:
             data = casejson.dumps(reply.body, pretty=False).encode("utf-8")
             headers = headers + [("Content-Type", _JSON)]
-        start_response(_STATUS[status], headers + _COMMON + [("Content-Length", str(len(data)))])
+        version = reply.version or self.book.version
+        start_response(_STATUS[status], headers + _COMMON + [("Decide-Version", version),
+                                                             ("Content-Length", str(len(data)))])
         seconds = time.perf_counter() - t0
         if self.metrics:
             self.metrics.request(route, decision, status, outcome, seconds)
@@ -293,9 +323,11 @@ class Service:
     # -- handlers
     def health(self) -> dict:
         ir = self.book.ir
-        out = {"status": "ok", "engine": self.book.engine, "tables": len(ir.tables),
+        out = {"status": "degraded" if self.watching and self.watching.failing else "ok", "engine": self.book.engine, "tables": len(ir.tables),
                "decisions": len(ir.decisions), "loaded_at": self.loaded_at, "version": self.version,
                "pid": os.getpid()}
+        if self.watching:
+            out["watch"] = self.watching.to_dict()
         if self.stamp:
             out["generation"] = self.generation
             out["workers"] = self.stamp.workers()
@@ -332,9 +364,12 @@ class Service:
         return Reply(200, self.metrics.render(), [("Content-Type", CONTENT_TYPE)])
 
     def _reload(self, environ):
-        self._body(environ, required=False)  # JSON if any (ignored), within the limit
+        body = self._body(environ, required=False)  # JSON if any, within the limit
+        allow_removed = body.get("allow_removed", False)
+        if not isinstance(allow_removed, bool):
+            raise _err(400, '"allow_removed" is true or false')
         try:
-            return Reply(200, self.reload())
+            return Reply(200, self.reload(allow_removed=allow_removed))
         except WorkbookError as e:
             return Reply(422, {"error": {"message": "the workbooks do not load; the previous version "
                                                     "is still in service", **self._public(e.to_dict())}})
@@ -362,7 +397,7 @@ class Service:
             raise Reply(400, {"error": e.to_dict()}, decision=name) from None
         except EvaluationError as e:
             raise Reply(422, {"error": self._public(e.to_dict())}, decision=name) from None
-        return name, Reply(200, result.to_dict())
+        return name, Reply(200, result.to_dict(), version=result.version)
 
     # -- no file paths in answers
     def _public(self, obj):

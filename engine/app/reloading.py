@@ -9,8 +9,14 @@ itself when the generation moved, so all of them serve the same version within
 about ``POLL`` plus the time to compile.  Each worker writes what it serves to
 ``worker-<pid>.json``, which ``GET /health`` shows.
 
-``version`` of a set of workbooks is a short hash of their bytes: two processes that
-loaded the same files report the same version.
+``version`` is the Rulebook's (``Rulebook.version``: a hash of the workbooks' bytes
+and the engine version): two processes that loaded the same files report the same.
+
+``Watch`` is what ``--watch`` knows: it reloads only files that stayed the same
+(names, sizes, modification times) over two looks, sees only what the reader reads
+(lock files ``~$…`` and ``.~lock…#``, editors' and rsync's temporary names are not
+workbooks) plus the ``VERSION`` label, retries a failed reload when the files change
+or after a backoff, and says since when the files differ from the version in service.
 """
 from __future__ import annotations
 
@@ -19,13 +25,24 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
+from decide.compile.reader import workbook_paths
+from decide.runtime.rulebook import LABEL_FILE
+
 POLL = 0.25  # seconds between two looks at the stamp
+MAX_BACKOFF = 60.0  # seconds between two retries of the same files that failed
 
 
 def workbook_files(root: Path) -> list[Path]:
-    return [root] if root.is_file() else sorted(root.rglob("*.xlsx"))
+    """What a reload reads: the reader's workbooks (no lock files) and the label file."""
+    try:
+        paths = workbook_paths(root) if root.exists() else []
+    except OSError:
+        paths = []
+    label = (root.parent if root.is_file() else root) / LABEL_FILE
+    return paths + [label] if label.exists() else paths
 
 
 def fingerprint(root: Path) -> tuple:
@@ -34,10 +51,65 @@ def fingerprint(root: Path) -> tuple:
     for p in workbook_files(root):
         try:
             st = p.stat()
-        except OSError:
+            name = p.name if root.is_file() else str(p.relative_to(root))
+        except (OSError, ValueError):
             continue
-        out.append((p.name, st.st_mtime_ns, st.st_size))
+        out.append((name, st.st_mtime_ns, st.st_size))
     return tuple(out)
+
+
+def _utc() -> str:
+    import datetime as dt
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Watch:
+    """The watcher's state.  ``look(now, served)`` says whether to reload now: the
+    files ``now`` differ from those of the version in service (``served``), and they
+    are stable (equal to the previous look), and they were not tried already (unless
+    the backoff elapsed).  ``failed``/``succeeded`` record an attempt's outcome."""
+
+    def __init__(self, served: tuple, every: float):
+        self.every = every
+        self.sample = served
+        self.differs_since: str | None = None
+        self.error: str | None = None
+        self.error_at: str | None = None
+        self.checked_at: str | None = None
+        self._tried, self._retry_at, self._backoff = None, 0.0, every
+
+    def look(self, now: tuple, served: tuple) -> bool:
+        self.checked_at = _utc()
+        if now == served:
+            self.differs_since = self.error = self.error_at = None
+            self.sample, self._tried = now, None
+            return False
+        if self.differs_since is None:
+            self.differs_since = self.checked_at
+        if now != self.sample:  # still being written: look again
+            self.sample = now
+            return False
+        return now != self._tried or time.monotonic() >= self._retry_at
+
+    def failed(self, tried: tuple, message: str) -> None:
+        if tried != self._tried:
+            self._backoff = self.every
+        self._tried, self.error, self.error_at = tried, message, _utc()
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+
+    def succeeded(self) -> None:
+        self.error = self.error_at = self.differs_since = None
+        self._tried = None
+
+    @property
+    def failing(self) -> bool:
+        return self.error is not None
+
+    def to_dict(self) -> dict:
+        return {"status": "failing" if self.failing else ("pending" if self.differs_since else "ok"),
+                "every": self.every, "checked_at": self.checked_at, "differs_since": self.differs_since,
+                "last_error": self.error, "last_error_at": self.error_at}
 
 
 def content_version(root: Path) -> str:
@@ -87,13 +159,14 @@ class Stamp:
                 pass  # written at this instant: read next time
         return self._last
 
-    def bump(self, version: str, fp: tuple) -> int:
-        """Write generation + 1 (call under ``lock``); returns it."""
+    def bump(self, version: str, fp: tuple, allow_removed: bool = False) -> int:
+        """Write generation + 1 (call under ``lock``); returns it.  ``allow_removed``:
+        the operator let this reload take decisions out, so the other workers may too."""
         self._seen = None
         n = int(self.read().get("generation", 0)) + 1
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"generation": n, "version": version, "fingerprint": list(map(list, fp))}),
-                       "utf-8")
+        tmp.write_text(json.dumps({"generation": n, "version": version, "fingerprint": list(map(list, fp)),
+                                   "allow_removed": allow_removed}), "utf-8")
         os.replace(tmp, self.path)  # readers see the old stamp or the new one whole
         return n
 

@@ -20,23 +20,29 @@ class FiredRule(NamedTuple):
 
 
 class Result:
-    """The outcome of one decision: ``outputs`` (field → value) and ``fired``
-    (the rules that fired, with their workbook, sheet and row)."""
+    """The outcome of one decision: ``outputs`` (field → value), ``fired``
+    (the rules that fired, with their workbook, sheet and row) and ``version``, the
+    rule-set version that decided it (``Rulebook.version``; set by ``Rulebook.decide``,
+    one string shared by every result of the same version; None outside a Rulebook)."""
 
-    __slots__ = ("decision", "outputs", "fired")
+    __slots__ = ("decision", "outputs", "fired", "version")
 
-    def __init__(self, decision: str, outputs: dict, fired: tuple):
+    def __init__(self, decision: str, outputs: dict, fired: tuple, version: str | None = None):
         self.decision = decision
         self.outputs = outputs
         self.fired = fired
+        self.version = version
 
     def to_dict(self) -> dict:
         """The result as JSON-shaped data: dates as ISO text, versions as text, lists;
         numbers stay exact (``int`` or ``Decimal``, never ``float``), so
         ``decide.app.casejson.dumps`` writes them digit for digit."""
-        return {"decision": self.decision,
-                "outputs": {k: to_json(v) for k, v in self.outputs.items()},
-                "fired": [f.to_dict() for f in self.fired]}
+        out = {"decision": self.decision}
+        if self.version is not None:
+            out["version"] = self.version
+        out.update({"outputs": {k: to_json(v) for k, v in self.outputs.items()},
+                "fired": [f.to_dict() for f in self.fired]})
+        return out
 
     def __repr__(self) -> str:
         return f"Result({self.decision!r}, outputs={self.outputs!r}, fired={len(self.fired)} rules)"

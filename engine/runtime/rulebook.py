@@ -9,12 +9,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from decide.model.errors import CaseError, did_you_mean
+from decide.model.errors import CaseError, WorkbookError, did_you_mean
 from decide.model.ir import Book, DecisionService
 from decide.runtime.native import compile_book, compile_validators, source as native_source
 from decide.runtime.result import Result
 
 ENGINES = ("native", "durable")
+LABEL_FILE = "VERSION"  # beside the workbooks: its first line labels the rule set
+_LABEL_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+class ReloadRefused(WorkbookError):
+    """A reload would take decisions out of service; ``removed`` names them.
+    ``Rulebook.reload(allow_removed=True)`` installs such a rule set anyway."""
+
+    def __init__(self, removed: Iterable[str]):
+        self.removed = sorted(removed)
+        self.diagnostics = []
+        Exception.__init__(self, "reload refused: the new workbooks lack decision"
+                           f"{'s' if len(self.removed) != 1 else ''} {', '.join(self.removed)} that the "
+                           "version in service offers (reload with allow_removed to take them out)")
+
+    def to_dict(self) -> dict:
+        return {"error": "decisions_removed", "message": str(self), "removed": self.removed}
 
 
 @dataclass(frozen=True)
@@ -59,7 +76,8 @@ class Rulebook:
         else:
             backend = None
             fns = compile_book(book)
-        return book, fns, backend, files
+        label = read_label(directory or self.path)
+        return book, fns, backend, files, make_version(_digest(files), label)
 
     def _install(self, compiled):
         # One assignment: a thread sees either the old version whole or the new one whole.
@@ -72,12 +90,22 @@ class Rulebook:
 
     def decide(self, name: str, facts: Mapping[str, Any]) -> Result:
         """Evaluate decision ``name`` (a decision service or a table) on ``facts``."""
-        fns = self._state[1]
+        state = self._state  # read once: a reload between two reads mixes versions
         try:
-            fn = fns[name]
+            fn = state[1][name]
         except (KeyError, TypeError):
-            raise _unknown(name, fns) from None
-        return fn(facts)
+            raise _unknown(name, state[1]) from None
+        result = fn(facts)
+        result.version = state[4]
+        return result
+
+    @property
+    def version(self) -> str:
+        """The rule-set version in service: ``LABEL+ID`` (``ID`` alone without a label),
+        ID = 12 hex digits of a SHA-256 over the workbooks' bytes (sorted by relative
+        path) and the engine's distribution version; LABEL = the first line of a
+        ``VERSION`` file beside the workbooks.  Every ``Result`` carries it."""
+        return self._state[4]
 
     def source(self, name: str) -> str:
         """The Python source of the function the native runtime compiles for decision
@@ -87,11 +115,18 @@ class Rulebook:
             raise _unknown(name, fns)
         return getattr(fns[name], "source", None) or native_source(ir, name)
 
-    def reload(self) -> None:
+    def reload(self, *, allow_removed: bool = False) -> None:
         """Load the workbooks again.  On error the current version stays in service
-        (the WorkbookError propagates); on success the new one replaces it whole."""
+        (the WorkbookError propagates); on success the new one replaces it whole.
+        A rule set that lacks a decision the version in service offers (a workbook
+        missing, half-saved, renamed) is refused with ``ReloadRefused``, a
+        WorkbookError, unless ``allow_removed``."""
         with self._lock:
-            self._install(self._compile())
+            compiled = self._compile()
+            removed = set(self._state[0].decisions) - set(compiled[0].decisions)
+            if removed and not allow_removed:
+                raise ReloadRefused(removed)
+            self._install(compiled)
 
     @property
     def decisions(self) -> dict[str, DecisionInfo]:
@@ -105,14 +140,16 @@ class Rulebook:
 
     def __getstate__(self) -> dict:
         return {"path": str(self.path), "engine": self.engine, "services": self._services,
-                "files": self._state[3]}
+                "files": self._state[3], "version": self._state[4]}
 
     def __setstate__(self, state: dict) -> None:
         self.path, self.engine = Path(state["path"]), state["engine"]
         self._services = state["services"]
         self._lock = threading.Lock()
         files = state["files"]
-        key = (_digest(files), self.engine) if self.engine == "native" and self._services is None else None
+        version = state.get("version")  # the label file does not travel: the version does
+        key = (_digest(files), self.engine, version) if self.engine == "native" and self._services is None \
+            else None
         with _UNPICKLED_LOCK:
             compiled = _UNPICKLED.get(key) if key else None
             if compiled is None:
@@ -122,16 +159,18 @@ class Rulebook:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         target.write_bytes(data)
                     compiled = self._compile(d)
+                    if version:
+                        compiled = (*compiled[:4], version)
                 if key:
                     _UNPICKLED[key] = compiled
         self._install(compiled)
 
     def __repr__(self) -> str:
-        return f"<Rulebook {self.path} ({self.engine}): {len(self.ir.tables)} tables, " \
-               f"{len(self.ir.decisions)} decisions>"
+        return f"<Rulebook {self.path} ({self.engine}) version {self.version}: {len(self.ir.tables)} " \
+               f"tables, {len(self.ir.decisions)} decisions>"
 
 
-_UNPICKLED: dict = {}  # (digest, engine) → compiled version: one compile per process
+_UNPICKLED: dict = {}  # (digest, engine, version) → compiled version: one compile per process
 _UNPICKLED_LOCK = threading.Lock()
 
 
@@ -154,6 +193,55 @@ def _digest(files: dict[str, bytes]) -> str:
         data = files[rel]
         h.update(rel.encode("utf-8") + b"\0" + len(data).to_bytes(8, "big") + data)
     return h.hexdigest()
+
+
+def engine_version() -> str:
+    """The installed distribution version of decide (part of every rule-set version)."""
+    global _ENGINE_VERSION
+    if _ENGINE_VERSION is None:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            _ENGINE_VERSION = version("decide")
+        except PackageNotFoundError:
+            _ENGINE_VERSION = "0+unknown"
+    return _ENGINE_VERSION
+
+
+_ENGINE_VERSION = None
+
+
+def read_label(path: str | os.PathLike) -> str | None:
+    """The human label of the rule set: the first line of ``VERSION`` in the
+    directory of the workbooks (beside the file, for one workbook); letters, digits,
+    ``.``, ``_``, ``-``, at most 64.  None without the file; WorkbookError if unusable."""
+    d = Path(path)
+    f = (d.parent if d.is_file() else d) / LABEL_FILE
+    try:
+        raw = f.read_bytes()[:4096]
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError as e:
+        raise _label_error(f"cannot read it ({e.strerror or e})") from None
+    text = raw.decode("utf-8", "replace").strip().splitlines()
+    label = text[0].strip() if text else ""
+    if not label:
+        return None
+    if len(label) > 64 or not set(label) <= _LABEL_OK:
+        raise _label_error(f'"{label[:64]}" is not a label: use letters, digits, ".", "_" and "-", '
+                           "at most 64 (e.g. 2027.01-rc1)")
+    return label
+
+
+def _label_error(message: str) -> WorkbookError:
+    from decide.model.errors import Diagnostic
+    from decide.model.ir import Loc
+    return WorkbookError([Diagnostic("E109", "error", Loc(LABEL_FILE, "", ""), f"{LABEL_FILE}: {message}")])
+
+
+def make_version(digest: str, label: str | None) -> str:
+    """``LABEL+ID`` or ``ID``: ID = 12 hex digits of SHA-256(workbooks' digest, engine version)."""
+    ident = hashlib.sha256(f"{digest}\0{engine_version()}".encode()).hexdigest()[:12]
+    return f"{label}+{ident}" if label else ident
 
 
 def _unknown(name, decisions) -> CaseError:
