@@ -10,7 +10,7 @@ This module is the composition root: it gives ``Rulebook`` the conveniences the
 tools layer serves (``counterfactuals``), so that the runtime itself never imports
 a layer above it (docs/architecture.md).  The tools load on first use.
 """
-from decide.runtime.rulebook import DecisionInfo, Rulebook, load
+from decide.runtime.rulebook import DecisionInfo, ReloadRefused, Rulebook, load
 from decide.model.errors import CaseError, DecideError, Diagnostic, EvaluationError, WorkbookError
 from decide.runtime.result import FiredRule, Result
 
@@ -28,5 +28,5 @@ Rulebook.counterfactuals = _counterfactuals
 
 __all__ = [
     "load", "Rulebook", "Result", "FiredRule", "DecisionInfo",
-    "WorkbookError", "CaseError", "EvaluationError", "DecideError", "Diagnostic",
+    "WorkbookError", "ReloadRefused", "CaseError", "EvaluationError", "DecideError", "Diagnostic",
 ]

@@ -131,6 +131,7 @@ def test_a_reload_that_would_drop_a_decision_is_refused_unless_allowed(tmp_path)
     book = decide.load(d)
     old = book.version
     (d / "card_eligibility.xlsx").unlink()  # as during a save by temp file and rename
+    assert decide.ReloadRefused is ReloadRefused  # part of the embedding API
     with pytest.raises(ReloadRefused) as e:
         book.reload()
     assert "card_eligibility" in e.value.removed and isinstance(e.value, WorkbookError)
