@@ -23,7 +23,7 @@ from decide.runtime.facts import apply_derive, as_mapping, field_coercer, unknow
 from decide.model.errors import Diagnostic, WorkbookError
 from decide.model.functions import FUNCTIONS
 from decide.model.ir import (
-    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Loc, NotTests, NullTest, OrTests, Plan, RangeTest,
+    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Loc, NullTest, OrTests, Plan, RangeTest,
     Table, Type,
 )
 from decide.model.walk import Visitor
