@@ -12,7 +12,7 @@ import sys
 import click
 
 from decide.app import casejson, cli_check, cli_why
-from decide.app import cli_show
+from decide.app import cli_replay, cli_show
 from decide.app.batch import batch
 from decide.app.casejson import EXIT_FAIL, EXIT_OK, CaseJSONError
 from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook
@@ -221,7 +221,7 @@ def serve_cmd(tables, engine_name, host, port, workers, threads, watch, admin_to
 
 
 COMMANDS = (run, batch, test_cmd, tables_cmd, serve_cmd, *cli_check.COMMANDS, *cli_why.COMMANDS,
-            *cli_show.COMMANDS)
+            *cli_show.COMMANDS, *cli_replay.COMMANDS)
 for _cmd in COMMANDS:
     main.add_command(_cmd)
 
