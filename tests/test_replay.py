@@ -14,6 +14,7 @@ import json
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -26,7 +27,7 @@ import decide
 from decide.app import casejson
 from decide.app.cli import main
 from decide.model.errors import CaseError
-from decide.tools.replay import Archive, accepts_as_of, format_text, replay
+from decide.tools.replay import Archive, accepts_as_of, canon, format_text, replay
 from tests.strategies import glossary_cases
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,15 +136,14 @@ def test_generated_cases_replay_exactly(shared_archive, tmp_path, cases):
     assert rep.lines == rep.reproduced == len(decided) and not rep.differences
 
 
-def test_numbers_are_compared_digit_for_digit(tmp_path, archive):
-    """0.30 and 0.3 are the same number but not the same output: exact replay says so."""
-    log = write_log(tmp_path / "d.jsonl", example_cases()[:1])
-    rec = json.loads(log.read_text())
-    rec["outputs"] = {**rec["outputs"], "extra": 0.30}
-    (tmp_path / "decimal.jsonl").write_text(casejson.dumps(rec, pretty=False).replace('"extra": 0.3',
-                                                                                       '"extra": 0.30') + "\n")
-    rep = replay([tmp_path / "decimal.jsonl"], archive=Archive(archive))
-    assert rep.differing == 1 and rep.differences[0].change.fields == ["extra"]
+def test_outputs_are_compared_as_the_json_text_they_print_as():
+    """0.30 and 0.3 are the same number but not the same output; 5 and Decimal 5 print
+    alike; a list's order and an object's key order count."""
+    assert canon(Decimal("0.30")) != canon(Decimal("0.3"))
+    assert canon(5) == canon(Decimal("5")) == canon(json.loads("5", parse_float=Decimal))
+    assert canon(json.loads('{"a": 1E+2}', parse_float=Decimal)) == canon({"a": Decimal("1E+2")})
+    assert canon(["a", "b"]) != canon(["b", "a"]) and canon({"a": 1, "b": 2}) != canon({"b": 2, "a": 1})
+    assert canon(dt.date(2027, 1, 1)) == canon("2027-01-01") and canon(True) != canon(1)
 
 
 def test_a_tampered_output_is_one_difference_with_its_line(tmp_path, archive):
