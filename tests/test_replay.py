@@ -113,6 +113,9 @@ def test_the_examples_replay_exactly_through_the_decide_command(tmp_path, archiv
     r = subprocess.run([DECIDE, "replay", str(log), "--archive", str(archive)], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0 and "18 lines: 18 reproduced, 0 differ — every line reproduced" in r.stdout
+    # the other runtime reproduces the native one's log exactly too (outputs and fired rules)
+    rep = replay([log], archive=Archive(archive), engine="durable")
+    assert rep.ok and rep.reproduced == 18, format_text(rep)
 
 
 DECISIONS = ("card_eligibility", "purchase_restriction", "decline_diagnosis")
@@ -328,6 +331,17 @@ def test_edited_tables_report_the_changed_cases_grouped_by_the_rule_now_deciding
     # the same log with the tables that decided it: nothing differs, exit 0
     r = _cli(log, "--tables", TABLES)
     assert r.exit_code == 0 and "every case decided the same" in r.output
+
+
+def test_a_decision_the_tables_lack_is_named(tmp_path):
+    log = write_log(tmp_path / "decisions.jsonl", example_cases()[:2])
+    rec = json.loads(log.read_text().splitlines()[0])
+    log.open("a").write(json.dumps({**rec, "decision": "retired_decision"}) + "\n")
+    r = _cli(log, "--tables", TABLES)
+    assert r.exit_code == 1, r.output
+    assert "  retired_decision: 1 line not decided: the tables have no such decision" in r.output
+    assert "3 lines: 2 decided the same, 0 decided differently, 1 not replayed (decision not in the tables)" \
+        in r.output
 
 
 def test_a_decision_log_is_a_corpus_for_diff_cases(tmp_path):

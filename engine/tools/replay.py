@@ -164,7 +164,7 @@ class Archive:
     first use (once per version and engine) and kept."""
 
     def __init__(self, directory: str | os.PathLike):
-        self.path = Path(directory)
+        self.path, self.where = Path(directory), str(directory)
         if not self.path.is_dir():
             raise ReplayError(f"{directory}: no such archive directory")
         self._books: dict[tuple[str, str], Any] = {}
@@ -311,7 +311,7 @@ def replay(logs: Iterable[str | os.PathLike], *, archive: Optional[Archive] = No
     if (archive is None) == (tables is None):
         raise ValueError("replay needs an archive or tables, not both")
     if archive is not None:
-        rep = ReplayReport("archive", paths, str(archive.path))
+        rep = ReplayReport("archive", paths, archive.where)
         for line in read_log(paths, need=("outputs", "fired", "version")):
             if _usable(rep, line, limit):
                 _exact(rep, line, archive, engine, limit)
