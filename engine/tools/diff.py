@@ -92,7 +92,7 @@ class DiffReport:
                 for t in self.tables],
             "decisions": {d: {"evaluated": self.evaluated.get(d, 0), "changed": [
                 {"source": c.source, "case": c.case, "old": _jsonable(c.old), "new": _jsonable(c.new),
-                 "fields": c.fields} for c in cs]} for d, cs in self.cases.items()},
+                 "fields": c.fields, "now": c.now} for c in cs]} for d, cs in self.cases.items()},
             # present only when there is something to say (or lint was asked for)
             **{kind: [e.to_dict() for e in self.edits(kind)]
                for kind in ("glossary", "tests", "invariants") if self.edits(kind)},
