@@ -177,14 +177,14 @@ class Archive:
         return self._books[key]
 
     def _load(self, version: str, engine: str):
-        import decide
+        from decide.runtime.rulebook import load
         if not _VERSION.fullmatch(version):
             return f'"{version[:80]}" is not a rule-set version'
         d = self.path / version
         if not d.is_dir():
             return "not in the archive"
         try:
-            book = decide.load(d, engine=engine)
+            book = load(d, engine=engine)
         except WorkbookError as e:
             first = e.diagnostics[0] if getattr(e, "diagnostics", None) else e
             return f"the archived workbooks under {d} do not load: {first}"
