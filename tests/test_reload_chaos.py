@@ -190,10 +190,13 @@ def _replace(path: Path, data: bytes, temp_name: str):
     os.replace(tmp, path)
 
 
-def _slow_write(path: Path, data: bytes, chunks: int = 8, pause: float = 0.1):
-    with open(path, "wb") as f:  # in place: truncated, then written chunk by chunk
+def _slow_write(path: Path, data: bytes, last: threading.Event, chunks: int = 8, pause: float = 0.1):
+    """Write ``data`` in place (truncated, then chunk by chunk); the last chunk waits for ``last``."""
+    with open(path, "wb") as f:
         step = -(-len(data) // chunks)
         for i in range(0, len(data), step):
+            if i + step >= len(data):
+                last.wait(120)
             f.write(data[i:i + step])
             f.flush()
             time.sleep(pause)
@@ -207,22 +210,37 @@ class Mutator:
         self.state = dict(plan.original)
         self.serving = version_of(plan, self.state, work)
         self.steps = 0
+        self.pending = None  # a version POST /reload put in service that not every worker may serve yet
 
-    def complete(self, step: str):
-        """The files now hold ``self.state``: it must come into service."""
+    def complete(self, step: str, settle: bool = False):
+        """The files now hold ``self.state``: it must come into service.  With worker
+        processes under POST /reload the next step starts at once (unless ``settle``):
+        the other workers must reach this version although the files change meanwhile."""
         want = version_of(self.plan, self.state, self.work)
+        self.steps += 1
         if self.run.mode == "post":
             status, _, body = request(self.run.srv.port, "POST", "/reload", b"", AUTH, timeout=120)
             self.run.reloads.append((step, None, status, body, self.serving, None))
             assert status == 200, (step, body)
             assert body["version"] == want, (step, body["version"], want)
+            self.serving = want
+            if self.run.workers > 1 and not settle:
+                self.pending = want
+                return
         assert _wait(lambda: self.run.served(want), PICKUP), (step, want, self.run.current())
         self.serving = want
-        self.steps += 1
+
+    def settled(self, step: str):
+        """Every worker serves the last version POST /reload answered (the files may be
+        broken by now: each worker loads the copy the reloading one published)."""
+        if self.pending:
+            assert _wait(lambda: self.run.served(self.pending), PICKUP), (step, self.pending, self.run.current())
+            self.pending = None
 
     def broken(self, step: str, workbook: str, fix):
         """The files are broken (``workbook``): refused, the old version serves, /health
         says so under --watch; then ``fix()`` restores a complete state."""
+        self.settled(step)
         t0 = time.monotonic()
         degraded = None
         if self.run.mode == "post":
@@ -255,12 +273,14 @@ class Mutator:
         # 3. a slow save in place; reloaded midway under POST
         path = t / DECLINE
         self.state[DECLINE] = v[DECLINE]
-        writer = threading.Thread(target=_slow_write, args=(path, v[DECLINE]))
+        last = threading.Event()
+        writer = threading.Thread(target=_slow_write, args=(path, v[DECLINE], last))
         writer.start()
         time.sleep(0.25)
-        if self.run.mode == "post" and writer.is_alive():
-            self.broken("slow write decline_diagnosis", DECLINE, writer.join)
+        if self.run.mode == "post":  # the last chunk waits for the reload midway
+            self.broken("slow write decline_diagnosis", DECLINE, lambda: (last.set(), writer.join()))
         else:
+            last.set()
             writer.join()
             self.complete("slow write decline_diagnosis")
         # 4. truncated
@@ -281,7 +301,7 @@ class Mutator:
         want = version_of(self.plan, self.state, self.work)
         t0 = time.monotonic()
         _replace(self.t / CARD, self.plan.final, "~WRL0001.tmp")
-        self.complete("final edit")
+        self.complete("final edit", settle=True)
         return time.monotonic() - t0, want
 
 

@@ -101,6 +101,7 @@ class Service:
         self._fp, self.loaded_at = fingerprint(self.root), _now()
         self.watching = Watch(self._fp, watch) if watch else None
         self.generation = int(stamp.read().get("generation", 0)) if stamp else 0
+        self.follow_error: str | None = None  # why this worker could not load another's reload
         self._spec = None
         self._stop = threading.Event()
         self._thread = None
@@ -174,16 +175,24 @@ class Service:
             if [list(x) for x in now] == self.stamp.read().get("fingerprint"):
                 return  # another worker reloaded these files already; _follow catches up
             self._reload_here()
-            self.generation = self.stamp.bump(self.version, self._fp)
+            self.generation = self.stamp.bump(self.book, self._fp)
         self._report()
 
     def _follow(self):
-        stamp = self.stamp.read()
-        g = int(stamp.get("generation", 0))
-        if g > self.generation:
-            self.generation = g  # once per generation, even when the files no longer load
+        """Serve the version another worker published (its copy of the workbooks)."""
+        if int(self.stamp.read().get("generation", 0)) <= self.generation:
+            return
+        with self.stamp.lock(shared=True):  # no bump (nor removal of the copy) meanwhile
+            stamp = self.stamp.read()
+            g = int(stamp.get("generation", 0))
+            if g <= self.generation:
+                return  # this process published it, or followed it already
             try:
-                self._reload_here(stamp.get("allow_removed") is True)
+                self._reload_here(source=self.stamp.dir / stamp["book"],
+                                  fp=tuple(map(tuple, stamp.get("fingerprint", ()))))
+                self.generation, self.follow_error = g, None
+            except Exception as e:  # kept for /health (printed once); retried at the next look
+                self.follow_error = self.follow_error or self._refused(e)
             finally:
                 self._report()
 
@@ -201,14 +210,17 @@ class Service:
         else:
             with self.stamp.lock():
                 self._reload_here(allow_removed)
-                self.generation = self.stamp.bump(self.version, self._fp, allow_removed)
+                self.generation = self.stamp.bump(self.book, self._fp, allow_removed)
             self._report()
         return self.health()
 
-    def _reload_here(self, allow_removed: bool = False):
-        fp = fingerprint(self.root)  # before reading: a later change makes the next look differ
+    def _reload_here(self, allow_removed: bool = False, source: Path | None = None, fp: tuple | None = None):
+        """Reload the tables directory, or (``source``, ``fp``) the copy another worker
+        published of the files whose fingerprint was ``fp``."""
+        if source is None:
+            fp = fingerprint(self.root)  # before reading: a later change makes the next look differ
         try:
-            self.book.reload(allow_removed=allow_removed)
+            self.book.reload(allow_removed=allow_removed or source is not None, source=source)
         except WorkbookError:
             if self.metrics:
                 self.metrics.reloaded(False)
@@ -323,13 +335,15 @@ class Service:
     # -- handlers
     def health(self) -> dict:
         ir = self.book.ir
-        out = {"status": "degraded" if self.watching and self.watching.failing else "ok", "engine": self.book.engine, "tables": len(ir.tables),
+        failing = (self.watching and self.watching.failing) or self.follow_error
+        out = {"status": "degraded" if failing else "ok", "engine": self.book.engine, "tables": len(ir.tables),
                "decisions": len(ir.decisions), "loaded_at": self.loaded_at, "version": self.version,
                "pid": os.getpid()}
         if self.watching:
             out["watch"] = self.watching.to_dict()
         if self.stamp:
             out["generation"] = self.generation
+            out["follow_error"] = self.follow_error  # this worker could not load another's reload
             out["workers"] = self.stamp.workers()
         return out
 

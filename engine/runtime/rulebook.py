@@ -139,16 +139,19 @@ class Rulebook:
             raise _unknown(name, fns)
         return getattr(fns[name], "source", None) or native_source(ir, name)
 
-    def reload(self, *, allow_removed: bool = False) -> None:
+    def reload(self, *, allow_removed: bool = False, source: str | os.PathLike | None = None) -> None:
         """Load the workbooks again.  On error the current version stays in service
         (the WorkbookError propagates); on success the new one replaces it whole.
         A rule set that lacks a decision the version in service offers (a workbook
         missing, half-saved, renamed) is refused with ``ReloadRefused``, a
-        WorkbookError, unless ``allow_removed``."""
+        WorkbookError, unless ``allow_removed``.  ``source``: load the copy that
+        ``write_files`` made (another process's version) instead of ``path``."""
         with self._lock:
             try:
-                compiled = self._compile()
+                compiled = self._compile(source)
             except WorkbookError as e:  # a missing workbook first: it explains the rest
+                if source is not None:
+                    raise
                 missing = set(self._state[3]) - set(_read_files(self.path, names_only=True))
                 if missing and not isinstance(e, ReloadRefused):
                     raise WorkbookError([*map(_missing_diagnostic, sorted(missing)), *e.diagnostics]) from None
@@ -157,6 +160,19 @@ class Rulebook:
             if removed and not allow_removed:
                 raise ReloadRefused(removed, set(self._state[3]) - set(compiled[3]))
             self._install(compiled)
+
+    def write_files(self, directory: str | os.PathLike) -> None:
+        """Write the workbooks of the version in service, and its label, into the
+        (new) ``directory``: ``reload(source=directory)`` in another process then
+        serves this very version, whatever the tables directory holds by then."""
+        d = Path(directory)
+        files, version = self._state[3], self._state[4]
+        for rel, data in files.items():
+            target = d / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if "+" in version:
+            (d / LABEL_FILE).write_text(version.partition("+")[0] + "\n", "utf-8")
 
     @property
     def decisions(self) -> dict[str, DecisionInfo]:
