@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -211,12 +212,14 @@ class Mutator:
         self.serving = version_of(plan, self.state, work)
         self.steps = 0
         self.pending = None  # a version POST /reload put in service that not every worker may serve yet
+        self.produced = {self.serving}  # the versions of the complete states of this run
 
     def complete(self, step: str, settle: bool = False):
         """The files now hold ``self.state``: it must come into service.  With worker
         processes under POST /reload the next step starts at once (unless ``settle``):
         the other workers must reach this version although the files change meanwhile."""
         want = version_of(self.plan, self.state, self.work)
+        self.produced.add(want)
         self.steps += 1
         if self.run.mode == "post":
             status, _, body = request(self.run.srv.port, "POST", "/reload", b"", AUTH, timeout=120)
@@ -245,8 +248,11 @@ class Mutator:
         degraded = None
         if self.run.mode == "post":
             status, _, body = request(self.run.srv.port, "POST", "/reload", b"", AUTH, timeout=120)
-            after = self.run.current()["version"]
-            self.run.reloads.append((step, workbook, status, body, self.serving, after))
+            h = self.run.current()
+            self.run.reloads.append((step, workbook, status, body, self.serving, h["version"]))
+            r = h["reload"]  # every worker says the last reload failed, and why
+            if h["status"] == "degraded" and r["status"] == "failing" and workbook in r["last_error"]:
+                degraded = h
         else:
             def failing():
                 h = self.run.current()
@@ -305,11 +311,15 @@ class Mutator:
         return time.monotonic() - t0, want
 
 
-def run_chaos(tmp_path: Path, mode: str, workers: int, seconds: float, clients: int):
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory):
+    work = tmp_path_factory.mktemp("plan")
+    return make_plan(copy_tables(work), work), work
+
+
+def run_chaos(tmp_path: Path, plan_and_work, mode: str, workers: int, seconds: float, clients: int):
     tables = copy_tables(tmp_path)
-    work = tmp_path / "work"
-    work.mkdir()
-    plan = make_plan(tables, work)
+    plan, work = plan_and_work
     args = ["--tables", str(tables), "--threads", "4" if workers > 1 else "8"]
     if workers > 1:
         args += ["--workers", str(workers)]
@@ -332,11 +342,16 @@ def run_chaos(tmp_path: Path, mode: str, workers: int, seconds: float, clients: 
             th.start()
         k = 0
         m.cycle(k)
-        while time.monotonic() - t_start < seconds * 0.75:  # bounded: the slow run repeats the cycle
+        one = time.monotonic() - t_start
+        while time.monotonic() - t_start + one < seconds * 0.8:  # bounded: the slow run repeats the cycle
             k += 1
             m.cycle(k)
         pickup, final = m.final()
         t_final = time.monotonic()
+        if workers > 1:  # a worker restarted now serves the final version from its first answer
+            os.kill(pids[0], signal.SIGTERM)
+            assert _wait(lambda: len(ws := run.current()["workers"]) == workers and str(pids[0]) not in ws, 30)
+            pids += [int(p) for p in run.current()["workers"]]
         time.sleep(max(1.0, seconds - (t_final - t_start)))  # load on the final version
         run.stop.set()
         for th in threads:
@@ -349,7 +364,7 @@ def run_chaos(tmp_path: Path, mode: str, workers: int, seconds: float, clients: 
     assert code == 0
     assert _wait(lambda: not any(pid_alive(p) for p in [srv.proc.pid, *pids]), 10)
 
-    complete = set(plan.versions.values())
+    complete = m.produced
     seen = {a[3] for a in run.answers}
     print(f"\nchaos: {mode} workers={workers} clients={clients} {elapsed:.1f}s cycles={k + 1} "
           f"steps={m.steps}: {len(run.answers)} answers 200, {len(run.failures)} not 200, "
@@ -372,16 +387,18 @@ def run_chaos(tmp_path: Path, mode: str, workers: int, seconds: float, clients: 
     for _, _, b in run.health:
         if b.get("watch", {}).get("status") == "failing":
             assert b["status"] == "degraded" and b["watch"]["last_error"] and b["watch"]["differs_since"]
-    if mode == "watch":
-        for t0, t1, step, workbook, degraded in run.windows:
-            assert degraded, (step, "no /health said degraded naming", workbook)
-    else:
+    for b in [b for _, _, b in run.health] + [end]:
+        if b["reload"]["status"] == "failing":
+            assert b["status"] == "degraded" and b["reload"]["last_error"]
+    for t0, t1, step, workbook, degraded in run.windows:
+        assert degraded, (step, "no /health said degraded naming", workbook)
+    if mode == "post":
         refused = [r for r in run.reloads if r[1]]
         assert len(refused) >= 3 * (k + 1)
         for step, workbook, status, body, before, after in refused:
             assert status == 422 and workbook in json.dumps(body), (step, status, body)
             assert after == before, (step, before, after)  # the old version stays in service
-    assert end["status"] == "ok" and end["version"] == final
+    assert end["status"] == "ok" and end["version"] == final and end["reload"]["status"] == "ok"
     if mode == "watch":
         assert end["watch"]["status"] == "ok" and end["watch"]["last_error"] is None
     if workers > 1:
@@ -394,11 +411,11 @@ MODES = [pytest.param("post", 1, id="waitress-post"), pytest.param("watch", 1, i
 
 
 @pytest.mark.parametrize(("mode", "workers"), MODES)
-def test_reload_under_load(tmp_path, mode, workers):
-    run_chaos(tmp_path, mode, workers, seconds=8, clients=4)
+def test_reload_under_load(tmp_path, plan, mode, workers):
+    run_chaos(tmp_path, plan, mode, workers, seconds=8, clients=4)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("mode", "workers"), MODES)
-def test_reload_under_load_60s(tmp_path, mode, workers):
-    run_chaos(tmp_path, mode, workers, seconds=60, clients=16)
+def test_reload_under_load_60s(tmp_path, plan, mode, workers):
+    run_chaos(tmp_path, plan, mode, workers, seconds=60, clients=16)

@@ -102,6 +102,7 @@ class Service:
         self.watching = Watch(self._fp, watch) if watch else None
         self.generation = int(stamp.read().get("generation", 0)) if stamp else 0
         self.follow_error: str | None = None  # why this worker could not load another's reload
+        self._failure: dict | None = None  # the last refused POST /reload, until a reload succeeds
         self._spec = None
         self._stop = threading.Event()
         self._thread = None
@@ -121,7 +122,10 @@ class Service:
     # -- background: watching the workbooks, following the other workers' reloads
     def start(self):
         """Report this process's version and start the background thread, if needed
-        (after a fork: threads do not survive one)."""
+        (after a fork: threads do not survive one).  A worker started after a reload
+        (a restart) loads the version in service before it answers."""
+        if self.stamp:
+            self._follow()
         if self.metrics:
             self.metrics.serving(self.version, self.book.engine)
         if self.stamp:
@@ -206,13 +210,24 @@ class Service:
         ``ReloadRefused`` if decisions in service would go, unless ``allow_removed``);
         with a stamp, under its lock and then in every worker."""
         if self.stamp is None:
-            self._reload_here(allow_removed)
+            self._reload_or_record(allow_removed)
         else:
             with self.stamp.lock():
-                self._reload_here(allow_removed)
+                self._reload_or_record(allow_removed)
                 self.generation = self.stamp.bump(self.book, self._fp, allow_removed)
             self._report()
         return self.health()
+
+    def _reload_or_record(self, allow_removed: bool):
+        try:
+            self._reload_here(allow_removed)
+        except WorkbookError as e:  # /health says so (in every worker) until a reload succeeds
+            failure = {"last_error": self._public_text(str(e))[:2000], "last_error_at": _now()}
+            if self.stamp:
+                self.stamp.failed(failure)
+            else:
+                self._failure = failure
+            raise
 
     def _reload_here(self, allow_removed: bool = False, source: Path | None = None, fp: tuple | None = None):
         """Reload the tables directory, or (``source``, ``fp``) the copy another worker
@@ -226,6 +241,7 @@ class Service:
                 self.metrics.reloaded(False)
             raise
         self._fp, self.loaded_at, self._spec = fp, _now(), None
+        self._failure = None  # the workbooks load again (with a stamp: bump clears the shared one)
         if self.watching and fingerprint(self.root) == fp:
             self.watching.succeeded()
         if self.metrics:
@@ -335,10 +351,11 @@ class Service:
     # -- handlers
     def health(self) -> dict:
         ir = self.book.ir
-        failing = (self.watching and self.watching.failing) or self.follow_error
+        reload = self._reload_state()
+        failing = (self.watching and self.watching.failing) or self.follow_error or reload["status"] != "ok"
         out = {"status": "degraded" if failing else "ok", "engine": self.book.engine, "tables": len(ir.tables),
                "decisions": len(ir.decisions), "loaded_at": self.loaded_at, "version": self.version,
-               "pid": os.getpid()}
+               "pid": os.getpid(), "reload": reload}
         if self.watching:
             out["watch"] = self.watching.to_dict()
         if self.stamp:
@@ -387,6 +404,11 @@ class Service:
         except WorkbookError as e:
             return Reply(422, {"error": {"message": "the workbooks do not load; the previous version "
                                                     "is still in service", **self._public(e.to_dict())}})
+
+    def _reload_state(self) -> dict:
+        failure = self.stamp.failure() if self.stamp else self._failure
+        return {"status": "failing" if failure else "ok", "last_error": None, "last_error_at": None,
+                **(failure or {})}
 
     def _page(self, environ, method: str, path: str):
         body = self._raw_body(environ, required=True) if method == "POST" else b""

@@ -291,6 +291,9 @@ _COMMON_SCHEMAS = {
         "watch": {"type": "object", "properties": {
             "status": {"enum": ["ok", "pending", "failing"]}, "differs_since": {"type": ["string", "null"]},
             "last_error": {"type": ["string", "null"]}, "last_error_at": {"type": ["string", "null"]}}},
+        "reload": {"type": "object", "properties": {
+            "status": {"enum": ["ok", "failing"]}, "last_error": {"type": ["string", "null"]},
+            "last_error_at": {"type": ["string", "null"]}}},
         "follow_error": {"type": ["string", "null"]},
         "workers": {"type": "object", "additionalProperties": {"type": "object"}}}},
 }

@@ -177,10 +177,24 @@ class Stamp:
         tmp.write_text(json.dumps({"generation": n, "version": book.version, "fingerprint": list(map(list, fp)),
                                    "allow_removed": allow_removed, "book": snapshot}), "utf-8")
         os.replace(tmp, self.path)  # readers see the old stamp or the new one whole
+        with contextlib.suppress(OSError):
+            (self.dir / "failed.json").unlink()  # the workbooks load again
         for old in self.dir.glob("book-*"):  # a worker still loading an older one retries with this one
             if old.name != snapshot:
                 shutil.rmtree(old, ignore_errors=True)
         return n
+
+    # -- a refused POST /reload, shown by every worker's /health until the next bump
+    def failed(self, failure: dict) -> None:
+        tmp = self.dir / "failed.tmp"
+        tmp.write_text(json.dumps(failure), "utf-8")
+        os.replace(tmp, self.dir / "failed.json")
+
+    def failure(self) -> dict | None:
+        try:
+            return json.loads((self.dir / "failed.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
 
     # -- what each worker serves
     def report(self, status: dict) -> None:
