@@ -419,3 +419,44 @@ def test_reload_under_load(tmp_path, plan, mode, workers):
 @pytest.mark.parametrize(("mode", "workers"), MODES)
 def test_reload_under_load_60s(tmp_path, plan, mode, workers):
     run_chaos(tmp_path, plan, mode, workers, seconds=60, clients=16)
+
+
+def test_a_version_names_the_rules_that_were_read(tmp_path, plan):
+    """``Rulebook.reload`` while a workbook is saved over and over (temp+rename): each
+    version in service is that of the bytes whose rules it serves, never the version of
+    the files found after the read with the rules read before (the read is repeated,
+    or refused naming the workbook, when a file changed during it)."""
+    import random
+    plan, work = plan
+    tables = copy_tables(tmp_path)
+    states = [dict(plan.original), {**plan.original, CARD: plan.final}]
+    expect = {version_of(plan, s, work): out for s, out in zip(states, ("issuable", "building_history"))}
+    book = decide.load(tables)
+    stop, flips, rng = threading.Event(), [0], random.Random(10)
+
+    def saver():
+        while not stop.is_set():
+            flips[0] += 1
+            _replace(tables / CARD, states[flips[0] % 2][CARD], f".{CARD}.tmp")
+            time.sleep(rng.uniform(0.05, 0.6))
+
+    t = threading.Thread(target=saver)
+    t.start()
+    served, refused = [], []
+    deadline = time.monotonic() + 5
+    try:
+        while time.monotonic() < deadline:
+            try:
+                book.reload()
+            except decide.WorkbookError as e:
+                refused.append(str(e))
+                continue
+            r = book.decide("card_eligibility", MEMBER)
+            served.append((r.version, r.outputs["card_status"]))
+    finally:
+        stop.set()
+        t.join(10)
+    print(f"\nchaos: reload while saving: {len(served)} reloads, {len(refused)} refused, {flips[0]} saves")
+    assert served and flips[0] > len(served)
+    assert all(expect.get(v) == out for v, out in served), [x for x in served if expect.get(x[0]) != x[1]]
+    assert all(CARD in e and "changed while it was being read" in e for e in refused), refused[:1]
