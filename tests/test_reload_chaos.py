@@ -368,7 +368,8 @@ def run_chaos(tmp_path: Path, plan_and_work, mode: str, workers: int, seconds: f
     seen = {a[3] for a in run.answers}
     print(f"\nchaos: {mode} workers={workers} clients={clients} {elapsed:.1f}s cycles={k + 1} "
           f"steps={m.steps}: {len(run.answers)} answers 200, {len(run.failures)} not 200, "
-          f"{len(run.health)} /health, versions seen {len(seen)} of {len(complete)} complete "
+          f"{len(run.health)} /health ({sum(b['status'] == 'degraded' for _, _, b in run.health)} degraded), "
+          f"{sum(r[2] == 422 for r in run.reloads)} reloads refused, versions seen {len(seen)} of {len(complete)} complete "
           f"{sorted(seen)}, final edit in service after {pickup:.2f}s")
     assert not run.failures, run.failures[:5]
     assert len(run.answers) > clients * 10
@@ -438,14 +439,14 @@ def test_a_version_names_the_rules_that_were_read(tmp_path, plan):
         while not stop.is_set():
             flips[0] += 1
             _replace(tables / CARD, states[flips[0] % 2][CARD], f".{CARD}.tmp")
-            time.sleep(rng.uniform(0.05, 0.6))
+            time.sleep(rng.uniform(0.05, 1.2))
 
     t = threading.Thread(target=saver)
     t.start()
     served, refused = [], []
-    deadline = time.monotonic() + 5
-    try:
-        while time.monotonic() < deadline:
+    start = time.monotonic()
+    try:  # 5 s, or up to 30 s until three reloads succeeded (two cores shared by many jobs)
+        while time.monotonic() - start < (5 if len(served) >= 3 else 30):
             try:
                 book.reload()
             except decide.WorkbookError as e:
@@ -457,6 +458,6 @@ def test_a_version_names_the_rules_that_were_read(tmp_path, plan):
         stop.set()
         t.join(10)
     print(f"\nchaos: reload while saving: {len(served)} reloads, {len(refused)} refused, {flips[0]} saves")
-    assert served and flips[0] > len(served)
     assert all(expect.get(v) == out for v, out in served), [x for x in served if expect.get(x[0]) != x[1]]
+    assert len(served) >= 3 and flips[0] >= 3
     assert all(CARD in e and "changed while it was being read" in e for e in refused), refused[:1]
