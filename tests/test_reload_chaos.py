@@ -461,3 +461,20 @@ def test_a_version_names_the_rules_that_were_read(tmp_path, plan):
     assert all(expect.get(v) == out for v, out in served), [x for x in served if expect.get(x[0]) != x[1]]
     assert len(served) >= 3 and flips[0] >= 3
     assert all(CARD in e and "changed while it was being read" in e for e in refused), refused[:1]
+
+
+@pytest.mark.parametrize("gone", [PURCHASE, CARD])
+def test_a_refused_reload_names_the_missing_workbook(tmp_path, gone):
+    """Without purchase_restriction.xlsx decline_diagnosis does not compile; without
+    card_eligibility.xlsx the rest compiles but lacks decisions: either way the first
+    word is the workbook that is gone (E108), and the version in service stays."""
+    tables = copy_tables(tmp_path)
+    book = decide.load(tables)
+    before = book.version
+    (tables / gone).unlink()
+    with pytest.raises(decide.WorkbookError) as e:
+        book.reload()
+    first = e.value.diagnostics[0]
+    assert (first.code, first.loc.workbook) == ("E108", gone) and "is missing" in first.message
+    assert isinstance(e.value, decide.ReloadRefused) == (gone == CARD)
+    assert book.version == before and book.decide("card_eligibility", MEMBER).version == before

@@ -152,8 +152,9 @@ class Rulebook:
             except WorkbookError as e:  # a missing workbook first: it explains the rest
                 if source is not None:
                     raise
-                missing = set(self._state[3]) - set(_read_files(self.path, names_only=True))
-                if missing and not isinstance(e, ReloadRefused):
+                present = set(_read_files(self.path, names_only=True))  # none: E100 says why
+                missing = set(self._state[3]) - present
+                if present and missing and not isinstance(e, ReloadRefused):
                     raise WorkbookError([*map(_missing_diagnostic, sorted(missing)), *e.diagnostics]) from None
                 raise
             removed = set(self._state[0].decisions) - set(compiled[0].decisions)
