@@ -13,8 +13,13 @@ throughout, reports a version in that set, is ``degraded`` naming the workbook w
 the watcher fails on broken files and ``ok`` after; ``POST /reload`` on broken files
 answers 422 naming the workbook and the old version keeps serving.
 
-The scenario runs about 8 s with 4 client threads in CI; ``-m slow`` runs it 60 s
-with 16 threads.  Figures are printed (``-s``) as ``chaos: ...`` lines."""
+With two workers, the others must reach the version ``POST /reload`` answered even
+when the files break right after it, and a worker restarted after the final edit
+serves it from its first answer.  The scenario runs about 8 s with 4 client threads
+in CI; ``-m slow`` runs it 60 s with 16 threads.  Figures are printed (``-s``) as
+``chaos: ...`` lines.  Below: ``Rulebook.reload`` while a workbook is saved over and
+over (a version names the rules that were read) and the refusal naming a missing
+workbook."""
 from __future__ import annotations
 
 import json
