@@ -1,6 +1,6 @@
 """The HTTP service: a WSGI application over one Rulebook (``decide.app.server`` serves it).
 
-    GET  /health               liveness, and the version each worker serves
+    GET  /health               liveness, the version (each worker's), reload and watch state
     GET  /ready                readiness: 200, or 503 while the server drains
     GET  /decisions            every decision with its kind, inputs and outputs
     GET  /openapi.json         the OpenAPI 3.1 contract, generated from the Glossary
@@ -102,6 +102,7 @@ class Service:
         self.watching = Watch(self._fp, watch) if watch else None
         self.generation = int(stamp.read().get("generation", 0)) if stamp else 0
         self.follow_error: str | None = None  # why this worker could not load another's reload
+        self._follow_retry_at = 0.0
         self._failure: dict | None = None  # the last refused POST /reload, until a reload succeeds
         self._spec = None
         self._stop = threading.Event()
@@ -184,7 +185,8 @@ class Service:
 
     def _follow(self):
         """Serve the version another worker published (its copy of the workbooks)."""
-        if int(self.stamp.read().get("generation", 0)) <= self.generation:
+        if int(self.stamp.read().get("generation", 0)) <= self.generation \
+                or time.monotonic() < self._follow_retry_at:
             return
         with self.stamp.lock(shared=True):  # no bump (nor removal of the copy) meanwhile
             stamp = self.stamp.read()
@@ -195,8 +197,9 @@ class Service:
                 self._reload_here(source=self.stamp.dir / stamp["book"],
                                   fp=tuple(map(tuple, stamp.get("fingerprint", ()))))
                 self.generation, self.follow_error = g, None
-            except Exception as e:  # kept for /health (printed once); retried at the next look
+            except Exception as e:  # kept for /health (printed once); retried a second later
                 self.follow_error = self.follow_error or self._refused(e)
+                self._follow_retry_at = time.monotonic() + 1.0
             finally:
                 self._report()
 

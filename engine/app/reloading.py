@@ -6,9 +6,11 @@ and ``lock`` serialises writers (``fcntl.flock``).  A worker that reloads (``POS
 /reload``, or ``--watch`` seeing a changed workbook) does it under the lock and bumps
 the generation, with a copy of the workbooks it loaded (``book-<n>/``); every worker
 checks the stamp every ``POLL`` seconds and, when the generation moved, loads that
-copy — not the tables directory, which may have changed again — so all of them serve
-the very same version within about ``POLL`` plus the time to compile.  Each worker writes what it serves to
-``worker-<pid>.json``, which ``GET /health`` shows.
+copy under a shared lock — not the tables directory, which may have changed again —
+so all of them serve the very same version within about ``POLL`` plus the time to
+compile (a worker started later, too, before its first answer).  A refused ``POST
+/reload`` leaves ``failed.json`` until the next bump.  Each worker writes what it
+serves to ``worker-<pid>.json``, which ``GET /health`` shows.
 
 ``version`` is the Rulebook's (``Rulebook.version``: a hash of the workbooks' bytes
 and the engine version): two processes that loaded the same files report the same.
@@ -179,7 +181,7 @@ class Stamp:
         os.replace(tmp, self.path)  # readers see the old stamp or the new one whole
         with contextlib.suppress(OSError):
             (self.dir / "failed.json").unlink()  # the workbooks load again
-        for old in self.dir.glob("book-*"):  # a worker still loading an older one retries with this one
+        for old in self.dir.glob("book-*"):  # none is being loaded: that takes the lock, shared
             if old.name != snapshot:
                 shutil.rmtree(old, ignore_errors=True)
         return n
