@@ -118,8 +118,8 @@ def test_cmd(directory, engine_name, report):
 @click.option("--source", "source_of", metavar="NAME", default=None,
               help="Print the Python source the native runtime compiled for decision NAME.")
 def tables_cmd(directory, fmt, source_of):
-    """List the decisions and tables with their inputs and outputs, then the
-    rule-set version (text format).
+    """List the decisions and tables with their inputs and outputs, and the
+    rule-set version (JSON: {"version", "label", "id", "decisions"}).
 
     \b
     Example:
@@ -137,8 +137,11 @@ def tables_cmd(directory, fmt, source_of):
         return
     infos = book.decisions
     if fmt == "json":
-        click.echo(casejson.dumps({n: {"kind": i.kind, "inputs": list(i.inputs), "outputs": list(i.outputs),
-                              "tables": list(i.tables)} for n, i in infos.items()}))
+        label, _, ident = book.version.rpartition("+")  # LABEL+ID, or ID without a VERSION file
+        click.echo(casejson.dumps({"version": book.version, "label": label or None, "id": ident,
+                                   "decisions": {n: {"kind": i.kind, "inputs": list(i.inputs),
+                                                     "outputs": list(i.outputs), "tables": list(i.tables)}
+                                                 for n, i in infos.items()}}))
         return
     for kind, title in (("service", "Decision services"), ("table", "Tables")):
         items = [i for i in infos.values() if i.kind == kind]
