@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from decide.runtime import reference as ref
-from decide.runtime.facts import apply_derive, as_mapping, field_coercer, unknown_fields
+from decide.runtime.facts import as_mapping, derived_values, field_coercer, unknown_fields
 from decide.model.errors import Diagnostic, WorkbookError
 from decide.model.functions import FUNCTIONS
 from decide.model.ir import (
@@ -63,6 +63,7 @@ class _Gen:
         self.in_lambda = False  # inside a per-rule function, other fields come from _e
         self.kbuf = None  # constants of the rule being compiled into a shared shape
         self.checks: dict[int, str] = {}  # output column → its compiled conformance check
+        self.one_fired: set[int] = set()  # tables whose f{k} is one FiredRule (not a tuple)
         self.expr_gen = _ExprCode(self)
         self.true_code = _TrueCode(self)
         self.false_code = _FalseCode(self)
@@ -174,13 +175,9 @@ class _Gen:
             # An if/elif chain this long overflows Python's compiler (it nests each elif):
             # every rule becomes an entry of one flat tuple, tested in a loop.
             index = ("all", None, None)
-        if index is None and t.hit_policy is HitPolicy.FIRST:
-            for i, r in enumerate(t.rules):
-                self.emit(f"{'if' if i == 0 else 'elif'} {self.condition(t, r, cols)}:")
-                self.emit(f"{self._unpack(outs)} = {self.outputs_of(t, i)}", 2)
-                self.emit(f"f{k} = ({fr}[{i}],)", 2)
-            self.emit("else:")
-            self._no_match(t, outs, k, 2)
+        order = self._chain_order(t) if index is None else None
+        if order is not None:
+            self._chain(t, order, cols, outs, k, fr)
             return
         if index is None:
             self.emit(f"m{k} = []")
@@ -227,6 +224,50 @@ class _Gen:
                 return
             self.emit(f"m{k} = [e[3] for e in cand{k} if {call}]")
         self._policy(t, outs, k, fr)
+
+    def _chain_order(self, t: Table):
+        """The order in which an unindexed single-hit table can try its rules, the first
+        match winning (FIRST: the rows; PRIORITY with literal outputs: by rank), or None."""
+        if t.hit_policy is HitPolicy.FIRST:
+            return list(range(len(t.rules)))
+        p = t.hit_policy
+        if not p.single or p.order is None or not self.literal_outputs(t):
+            return None
+        order = p.order(self.book, t, [tuple(o.expr.value for o in r.outputs) for r in t.rules])
+        return list(order) if order is not None else None
+
+    def _chain(self, t: Table, order, cols, outs, k, fr):
+        """One if/elif chain over the rules in ``order``.  A rule with no test ends it
+        (what follows never fires); then exactly one rule fires and f{k} is that
+        FiredRule itself, not a tuple (``build`` splices the fired rules)."""
+        conds = []
+        for i in order:
+            c = self.condition(t, t.rules[i], cols)
+            conds.append((i, c))
+            if c == "True":
+                break
+        catch_all = conds[-1][1] == "True"
+        if catch_all:
+            self.one_fired.add(k)
+        for n, (i, c) in enumerate(conds):
+            if n == 0:
+                self.emit("if True:" if c == "True" else f"if {c}:")
+            elif c == "True":
+                self.emit("else:")
+            else:
+                self.emit(f"elif {c}:")
+            self._assign(outs, t, i, 2)
+            self.emit(f"f{k} = {fr}[{i}]" if catch_all else f"f{k} = ({fr}[{i}],)", 2)
+        if not catch_all:
+            self.emit("else:")
+            self._no_match(t, outs, k, 2)
+
+    def _assign(self, outs, t: Table, i: int, depth: int):
+        expr = self.outputs_of(t, i)
+        if len(outs) == 1 and expr.endswith(",)"):
+            self.emit(f"{outs[0]} = {expr[1:-2]}", depth)
+        else:
+            self.emit(f"{self._unpack(outs)} = {expr}", depth)
 
     def _lookup(self, index, cols, k, entries):
         """Emit cand{k} = the candidate (test, constants, rule index) entries for this case."""
@@ -352,19 +393,31 @@ class _Gen:
             norm = self.bind(field_coercer(f), "N")
             self.emit(f"if {v} is not None and not ({self.fast_check(f, v)}): {v} = {norm}({v})")
         if plan.derive is not None:
-            self.ns["APPLY_DERIVE"] = apply_derive
-            self.ns["PLAN"] = plan
-            items = ", ".join(f"({n!r}, {self.var(n)})" for n in plan.inputs)
-            self.emit(f"_env = APPLY_DERIVE(BOOK, PLAN, {{k: v for k, v in ({items},) if v is not None}})")
-            for n in plan.derived:
-                self.emit(f"{self.var(n)} = _env.get({n!r})")
+            # The hook gets a fresh dict of the typed inputs given (built straight-line: no
+            # copies, no tuples); an empty answer costs one test.
+            self.ns["DERIVE"] = plan.derive
+            self.ns["DERIVED"] = lambda extra: derived_values(book, plan, extra)
+            self.emit("_t = {}")
+            for n in plan.inputs:
+                self.emit(f"if {self.var(n)} is not None: _t[{n!r}] = {self.var(n)}")
+            self.emit("_x = DERIVE(_t)")
+            if plan.derived:
+                self.emit("if _x:")
+                self.emit("_x = DERIVED(_x)", 2)
+                for n in plan.derived:
+                    if n in plan.inputs:
+                        self.emit(f"if {n!r} in _x: {self.var(n)} = _x[{n!r}]", 2)
+                    else:
+                        self.emit(f"{self.var(n)} = _x.get({n!r})", 2)
+            else:
+                self.emit("if _x: DERIVED(_x)")  # refuses any name: the decision declares none
 
     def build(self) -> Callable:
         book, plan = self.book, self.plan
         self.prologue()
         for k, tname in enumerate(plan.tables):
             self.table(book.tables[tname], k)
-        fired = " + ".join(f"f{k}" for k in range(len(plan.tables))) or "()"
+        fired = self._fired(len(plan.tables))
         outs = []
         for f in plan.outputs:
             v = self.var(f)
@@ -374,6 +427,14 @@ class _Gen:
                 outs.append(f"{f!r}: {v}")
         self.emit(f"return RESULT(NAME, {{{', '.join(outs)}}}, {fired})")
         return self._finish("decide")
+
+    def _fired(self, n: int) -> str:
+        """The decision's fired rules: f{k} is a FiredRule for a table in ``one_fired``,
+        else a tuple of them."""
+        if n == 1 and not self.one_fired:
+            return "f0"
+        parts = [f"f{k}" if k in self.one_fired else f"*f{k}" for k in range(n)]
+        return "(" + ", ".join(parts) + ("," if n == 1 else "") + ")" if parts else "()"
 
     def build_validator(self) -> Callable:
         """facts → the validated, typed and derived facts (absent ones left out): what
