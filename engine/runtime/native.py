@@ -64,6 +64,7 @@ class _Gen:
         self.kbuf = None  # constants of the rule being compiled into a shared shape
         self.checks: dict[int, str] = {}  # output column → its compiled conformance check
         self.one_fired: set[int] = set()  # tables whose f{k} is one FiredRule (not a tuple)
+        self.list_fired: set[int] = set()  # tables whose f{k} is a list of FiredRules
         self.expr_gen = _ExprCode(self)
         self.true_code = _TrueCode(self)
         self.false_code = _FalseCode(self)
@@ -179,6 +180,9 @@ class _Gen:
         if order is not None:
             self._chain(t, order, cols, outs, k, fr)
             return
+        if index is None and self._in_rule_order(t):
+            self._collect_inline(t, cols, outs, k, fr)
+            return
         if index is None:
             self.emit(f"m{k} = []")
             for i, r in enumerate(t.rules):
@@ -231,10 +235,36 @@ class _Gen:
         if t.hit_policy is HitPolicy.FIRST:
             return list(range(len(t.rules)))
         p = t.hit_policy
+        if p in (HitPolicy.UNIQUE, HitPolicy.ANY) and _disjoint(t):
+            return list(range(len(t.rules)))  # at most one rule can match: the first that does
         if not p.single or p.order is None or not self.literal_outputs(t):
             return None
         order = p.order(self.book, t, [tuple(o.expr.value for o in r.outputs) for r in t.rules])
         return list(order) if order is not None else None
+
+    def _in_rule_order(self, t: Table) -> bool:
+        """A list per output of every matching rule's literal outputs in rule order
+        (RULE ORDER, COLLECT without aggregator)."""
+        return t.hit_policy is HitPolicy.RULE_ORDER or (t.hit_policy is HitPolicy.COLLECT and t.aggregator is None)
+
+    def _collect_inline(self, t: Table, cols, outs, k, fr):
+        """Each matching rule appends its outputs and fired rule where it is tested.  An
+        output column's outputs are computed before any is appended: an output that
+        breaks the hit policy's rules leaves nothing half-appended."""
+        for v in outs:
+            self.emit(f"{v} = []")
+        self.emit(f"f{k} = []")
+        self.list_fired.add(k)
+        for i, r in enumerate(t.rules):
+            self.emit(f"if {self.condition(t, r, cols)}:")
+            if all(isinstance(o.expr, Literal) for o in r.outputs):
+                for v, o in zip(outs, r.outputs):
+                    self.emit(f"{v}.append({self.const(o.expr.value)})", 2)
+            else:  # computed outputs, in one go (as the reference computes them)
+                self.emit(f"_o = {self.outputs_of(t, i)}", 2)
+                for j, v in enumerate(outs):
+                    self.emit(f"{v}.append(_o[{j}])", 2)
+            self.emit(f"f{k}.append({fr}[{i}])", 2)
 
     def _chain(self, t: Table, order, cols, outs, k, fr):
         """One if/elif chain over the rules in ``order``.  A rule with no test ends it
@@ -355,7 +385,14 @@ class _Gen:
         return f"(lambda i: (_PKEY(BOOK, {self.bind(t, 'TB')}, {row.replace('@I@', 'i')}), i))"
 
     def _priority(self, t: Table, outs, k, fr, m, row):
-        self.emit(f"i = min({m}, key={self._priority_key(t, row)})", 2)
+        if self.literal_outputs(t):  # each rule's rank, computed once
+            order = t.hit_policy.order(self.book, t, [tuple(o.expr.value for o in r.outputs) for r in t.rules])
+            rank = [0] * len(t.rules)
+            for n, i in enumerate(order):
+                rank[i] = n
+            self.emit(f"i = min({m}, key={self.bind(tuple(rank), 'RK')}.__getitem__)", 2)
+        else:
+            self.emit(f"i = min({m}, key={self._priority_key(t, row)})", 2)
         self.emit(f"{self._unpack(outs)} = {row.replace('@I@', 'i')}", 2)
         self.emit(f"f{k} = ({fr}[i],)", 2)
 
@@ -432,7 +469,7 @@ class _Gen:
         """The decision's fired rules: f{k} is a FiredRule for a table in ``one_fired``,
         else a tuple of them."""
         if n == 1 and not self.one_fired:
-            return "f0"
+            return "tuple(f0)" if self.list_fired else "f0"
         parts = [f"f{k}" if k in self.one_fired else f"*f{k}" for k in range(n)]
         return "(" + ", ".join(parts) + ("," if n == 1 else "") + ")" if parts else "()"
 
@@ -648,6 +685,26 @@ def _eq_keys(test):
                                          isinstance(s.value, Literal) for s in test.tests):
         return [s.value.value for s in test.tests]
     return None
+
+
+def _disjoint(t: Table) -> bool:
+    """No two rules can match one case: every pair has a column where both test
+    equality with literals and share no value."""
+    keys = []
+    for r in t.rules:
+        row = []
+        for col, e in zip(t.inputs, r.inputs):
+            ks = None if col.type is Type.TEXT_LIST else _eq_keys(e.test)
+            try:
+                row.append(None if ks is None else frozenset(ks))
+            except TypeError:
+                row.append(None)
+        keys.append(row)
+    for a, ka in enumerate(keys):
+        for kb in keys[a + 1:]:
+            if not any(x is not None and y is not None and not (x & y) for x, y in zip(ka, kb)):
+                return False
+    return True
 
 
 def _eq_index(t: Table, j: int):
