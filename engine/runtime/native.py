@@ -23,7 +23,7 @@ from decide.runtime.facts import as_mapping, derived_values, field_coercer, unkn
 from decide.model.errors import Diagnostic, WorkbookError
 from decide.model.functions import FUNCTIONS
 from decide.model.ir import (
-    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Loc, NullTest, OrTests, Plan, RangeTest,
+    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Loc, Name, NullTest, OrTests, Plan, RangeTest,
     Table, Type,
 )
 from decide.model.walk import Visitor
@@ -40,6 +40,20 @@ INDEX_BUDGET = 2_000_000  # candidate entries an index may hold
 def _neg(v):
     v = ref._num(v)
     return None if v is None else -v
+
+
+MEMO_SIZE = 4096  # texts remembered per field whose raw values all need parsing
+
+
+def _memo(coerce: Callable[[Any], Any], cache: dict) -> Callable[[str], Any]:
+    """``coerce`` of a text, remembered in ``cache`` (at most MEMO_SIZE texts; a refused
+    text is not remembered, its error raised each time)."""
+    def memo(raw: str):
+        v = coerce(raw)
+        if len(cache) < MEMO_SIZE:
+            cache[raw] = v
+        return v
+    return memo
 
 
 def fired_rules(book: Book, t: Table) -> tuple[FiredRule, ...]:
@@ -118,6 +132,17 @@ class _Gen:
     def false_expr(self, t, x: str, type_: Type) -> str:
         """True exactly when the reference says False (not null)."""
         return self.false_code.visit(t, x, type_)
+
+    def field_operand(self, e, type_: Type) -> str | None:
+        """The local of the field ``e`` names when a test may compare the column with it
+        in plain Python (both numbers, or both dates, or both texts), else None."""
+        if self.in_lambda or not isinstance(e, Name) or e.name not in self.book.fields:
+            return None
+        other = self.book.fields[e.name].type
+        numeric = (Type.NUMBER, Type.INTEGER)
+        if (type_ in numeric and other in numeric) or (type_ is other and type_ in (Type.DATE, Type.TEXT)):
+            return self.var(e.name)
+        return None
 
     def reference_test(self, t, x: str) -> str:
         """The reference's verdict on test ``t`` (bound as a constant) for value ``x``."""
@@ -428,6 +453,13 @@ class _Gen:
             v = self.var(name)
             self.emit(f"{v} = facts.get({name!r})")
             norm = self.bind(field_coercer(f), "N")
+            if TYPES[f.type].fast_check(v, self.bind) is None:
+                # no canonical raw form (versions): a text's typed value is remembered
+                cache, memo = self.bind({}, "VC"), self.bind(None, "NC")
+                self.ns[memo] = _memo(field_coercer(f), self.ns[cache])
+                self.emit(f"if {v} is not None: {v} = {cache}.get({v}) or {memo}({v}) "
+                          f"if {v}.__class__ is str else {norm}({v})")
+                continue
             self.emit(f"if {v} is not None and not ({self.fast_check(f, v)}): {v} = {norm}({v})")
         if plan.derive is not None:
             # The hook gets a fresh dict of the typed inputs given (built straight-line: no
@@ -439,13 +471,18 @@ class _Gen:
                 self.emit(f"if {self.var(n)} is not None: _t[{n!r}] = {self.var(n)}")
             self.emit("_x = DERIVE(_t)")
             if plan.derived:
+                # an undeclared name: derived_values raises the error it meets first
+                self.ns["DECLARED"] = frozenset(plan.derived)
                 self.emit("if _x:")
-                self.emit("_x = DERIVED(_x)", 2)
+                self.emit("if not DECLARED.issuperset(_x): DERIVED(_x)", 2)
                 for n in plan.derived:
+                    v = self.var(n)
                     if n in plan.inputs:
-                        self.emit(f"if {n!r} in _x: {self.var(n)} = _x[{n!r}]", 2)
+                        self.emit(f"if {n!r} in _x: {v} = _x[{n!r}]", 2)
                     else:
-                        self.emit(f"{self.var(n)} = _x.get({n!r})", 2)
+                        self.emit(f"{v} = _x.get({n!r})", 2)
+                    self.emit(f"if {v} is not None and not ({self.fast_check(book.fields[n], v)}): "
+                              f"{v} = {self.bind(field_coercer(book.fields[n]), 'N')}({v})", 2)
             else:
                 self.emit("if _x: DERIVED(_x)")  # refuses any name: the decision declares none
 
@@ -603,7 +640,10 @@ class _TrueCode(Visitor):
 
     def CompareTest(self, t, x, type_):
         if not isinstance(t.value, Literal):
-            return self.__default__(t, x, type_)
+            y = self.gen.field_operand(t.value, type_)
+            if y is None:
+                return self.__default__(t, x, type_)
+            return f"({x} is not None and {y} is not None and {x} {'==' if t.op == '=' else t.op} {y})"
         v = t.value.value
         k = self.gen.const(v)
         if t.op == "=":
@@ -613,7 +653,11 @@ class _TrueCode(Visitor):
                 return f"({x} is not None and {k} in {x})"
             if isinstance(v, bool):
                 return f"{x} is {k}"
+            if isinstance(v, Version) and type_ is Type.VERSION:
+                return f"({x} is not None and {x}.key == {self.gen.const(v.key)})"
             return f"{x} == {k}"
+        if isinstance(v, Version) and type_ is Type.VERSION:
+            return f"({x} is not None and {x}.key {t.op} {self.gen.const(v.key)})"
         return f"({x} is not None and {x} {t.op} {k})"
 
     def RangeTest(self, t, x, type_):
@@ -652,7 +696,12 @@ class _FalseCode(Visitor):
 
     def CompareTest(self, t, x, type_):
         if not isinstance(t.value, Literal):
-            return self.__default__(t, x, type_)
+            y = self.gen.field_operand(t.value, type_)
+            if y is None:
+                return self.__default__(t, x, type_)
+            if t.op == "=":
+                return f"({x} is None or {y} is None or {x} != {y})"
+            return f"({x} is not None and {y} is not None and not ({x} {t.op} {y}))"
         v = t.value.value
         k = self.gen.const(v)
         if t.op == "=":
@@ -662,7 +711,11 @@ class _FalseCode(Visitor):
                 return f"({x} is None or {k} not in {x})"
             if isinstance(v, bool):
                 return f"{x} is not {k}"
+            if isinstance(v, Version) and type_ is Type.VERSION:
+                return f"({x} is None or {x}.key != {self.gen.const(v.key)})"
             return f"({x} is None or {x} != {k})"
+        if isinstance(v, Version) and type_ is Type.VERSION:
+            return f"({x} is not None and not ({x}.key {t.op} {self.gen.const(v.key)}))"
         return f"({x} is not None and not ({x} {t.op} {k}))"
 
     def RangeTest(self, t, x, type_):
