@@ -48,6 +48,8 @@ def _is_letter(c: str) -> bool:
 
 
 _WELL_FORMED = re.compile(r"[A-Z]+ [A-Z]+").fullmatch
+_ASCII_SYMBOLS = frozenset(c for c in map(chr, range(128)) if not c.isalpha() and not c.isspace())
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
 
 
 def format_fault(entered: str) -> str:
@@ -62,11 +64,15 @@ def format_fault(entered: str) -> str:
         return "none"
     if entered.strip() == "":
         return "empty"
-    if any((_is_letter(c) and not c.isascii()) or c == "\u3000" for c in entered):
-        return "full_width"
-    if any(not _is_letter(c) and not c.isspace() for c in entered):
-        return "symbol"
-    if any("a" <= c <= "z" for c in entered):
+    if entered.isascii():  # the same rules, by set: no full-width, _is_letter is isalpha
+        if not _ASCII_SYMBOLS.isdisjoint(entered):
+            return "symbol"
+    else:
+        if any((_is_letter(c) and not c.isascii()) or c == "\u3000" for c in entered):
+            return "full_width"
+        if any(not _is_letter(c) and not c.isspace() for c in entered):
+            return "symbol"
+    if not _LOWER.isdisjoint(entered):
         return "lowercase"
     words = entered.split(" ")
     if len(words) != 2 or not all(words) or any(c.isspace() and c != " " for c in entered):
