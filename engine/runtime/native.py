@@ -28,7 +28,7 @@ from decide.model.ir import (
 )
 from decide.model.walk import Visitor
 from decide.compile.resolve import literal_values, referenced_fields
-from decide.model.types import TYPES
+from decide.model.types import TOO_BIG, TYPES
 from decide.model.values import Version
 from decide.runtime.result import FiredRule, Result
 
@@ -499,7 +499,7 @@ class _Gen:
                 outs.append(f"{f!r}: list({v}) if {v}.__class__ is tuple else {v}")
             else:
                 outs.append(f"{f!r}: {v}")
-        self.emit(f"return RESULT(NAME, {{{', '.join(outs)}}}, {fired})")
+        self.emit(f"return RESULT(NAME, {{{', '.join(outs)}}}, {fired}, _version)")
         return self._finish("decide")
 
     def _fired(self, n: int) -> str:
@@ -524,7 +524,8 @@ class _Gen:
     def _finish(self, name: str) -> Callable:
         # fields never assigned (absent inputs of no table) are null
         pre = [f"    {v} = None" for f, v in self.vars.items() if f not in self.plan.inputs]
-        src = f"def {name}(facts):\n" + "\n".join(pre + self.lines) + "\n"
+        params = "facts, _version=None" if name == "decide" else "facts"  # the Result's version
+        src = f"def {name}({params}):\n" + "\n".join(pre + self.lines) + "\n"
         self.source = src
         tables = [self.book.tables[n] for n in self.plan.tables]
         biggest = max(tables, key=lambda t: len(t.rules), default=None)
@@ -550,10 +551,14 @@ class _Gen:
     def fast_check(self, f, v: str) -> str:
         """An expression true when ``v`` is already a valid typed value (no conversion
         needed): the type's canonical-form check, then the field's allowed values."""
-        base = TYPES[f.type].fast_check(v, self.bind)
+        allowed = f.allowed
+        if f.type is Type.INTEGER and isinstance(allowed, RangeTest) and \
+                all(isinstance(b.value, int) and abs(b.value) < TOO_BIG for b in (allowed.low, allowed.high)):
+            base = f"{v}.__class__ is int"  # the allowed range is within the size limit
+        else:
+            base = TYPES[f.type].fast_check(v, self.bind)
         if base is None:
             return "False"
-        allowed = f.allowed
         if isinstance(allowed, tuple):
             return f"{base} and {v} in {self.bind(frozenset(allowed), 'A')}"
         if isinstance(allowed, RangeTest):
@@ -670,6 +675,10 @@ class _TrueCode(Visitor):
     def OrTests(self, t, x, type_):
         if not _LITERAL.visit(t):
             return self.__default__(t, x, type_)
+        keys = _eq_keys(t)
+        if type_ is not Type.TEXT_LIST and keys is not None and len(keys) >= 3 and \
+                all(k.__class__ is str for k in keys) and self.gen.kbuf is None:
+            return f"{x} in {self.gen.bind(frozenset(keys), 'S')}"  # one hash lookup
         return "(" + " or ".join(self.visit(s, x, type_) for s in t.tests) + ")"
 
     def NotTests(self, t, x, type_):
