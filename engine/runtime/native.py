@@ -460,6 +460,19 @@ class _Gen:
                 self.emit(f"if {v} is not None: {v} = {cache}.get({v}) or {memo}({v}) "
                           f"if {v}.__class__ is str else {norm}({v})")
                 continue
+            if f.type in (Type.INTEGER, Type.NUMBER):
+                # a float (JSON without Decimal, Python callers): typed here as the parser
+                # types it (Decimal(repr(x)); a whole float below 2**53 is that int), the
+                # parser only for what this does not settle (errors keep the raw value)
+                self.emit(f"if {v} is not None and not ({self.fast_check(f, v)}):")
+                if f.type is Type.INTEGER:
+                    self.emit(f"_n = int({v}) if {v}.__class__ is float and {v}.is_integer() and "
+                              f"-9007199254740992.0 < {v} < 9007199254740992.0 else None", 2)
+                else:
+                    self.emit(f"_n = Decimal(repr({v})) if {v}.__class__ is float and -1e99 < {v} < 1e99 "
+                              "else None", 2)
+                self.emit(f"{v} = _n if _n is not None and ({self.fast_check(f, '_n')}) else {norm}({v})", 2)
+                continue
             self.emit(f"if {v} is not None and not ({self.fast_check(f, v)}): {v} = {norm}({v})")
         if plan.derive is not None:
             # The hook gets a fresh dict of the typed inputs given (built straight-line: no
