@@ -312,7 +312,7 @@ class _Gen:
             else:
                 self.emit(f"elif {c}:")
             self._assign(outs, t, i, 2)
-            self.emit(f"f{k} = {fr}[{i}]" if catch_all else f"f{k} = ({fr}[{i}],)", 2)
+            self.emit(f"f{k} = {fr}[{i}]" if catch_all else f"f{k} = {self.bind((self.ns[fr][i],), 'F')}", 2)
         if not catch_all:
             self.emit("else:")
             self._no_match(t, outs, k, 2)
