@@ -256,7 +256,8 @@ class _Gen:
 
     def _chain_order(self, t: Table):
         """The order in which an unindexed single-hit table can try its rules, the first
-        match winning (FIRST: the rows; PRIORITY with literal outputs: by rank), or None."""
+        match winning (FIRST: the rows; PRIORITY with literal outputs: by rank; UNIQUE and
+        ANY when no two rules can match one case: the rows), or None."""
         if t.hit_policy is HitPolicy.FIRST:
             return list(range(len(t.rules)))
         p = t.hit_policy
@@ -268,14 +269,13 @@ class _Gen:
         return list(order) if order is not None else None
 
     def _in_rule_order(self, t: Table) -> bool:
-        """A list per output of every matching rule's literal outputs in rule order
-        (RULE ORDER, COLLECT without aggregator)."""
+        """A list per output of every matching rule's outputs in rule order (RULE ORDER,
+        COLLECT without aggregator)."""
         return t.hit_policy is HitPolicy.RULE_ORDER or (t.hit_policy is HitPolicy.COLLECT and t.aggregator is None)
 
     def _collect_inline(self, t: Table, cols, outs, k, fr):
-        """Each matching rule appends its outputs and fired rule where it is tested.  An
-        output column's outputs are computed before any is appended: an output that
-        breaks the hit policy's rules leaves nothing half-appended."""
+        """Each matching rule appends its outputs and fired rule where it is tested (a
+        rule's computed outputs are all evaluated before any is appended)."""
         for v in outs:
             self.emit(f"{v} = []")
         self.emit(f"f{k} = []")
