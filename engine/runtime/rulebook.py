@@ -119,9 +119,7 @@ class Rulebook:
             fn = state[1][name]
         except (KeyError, TypeError):
             raise _unknown(name, state[1]) from None
-        result = fn(facts)
-        result.version = state[4]
-        return result
+        return fn(facts, state[4])  # a compiled decision takes the version its Result carries
 
     @property
     def version(self) -> str:
@@ -335,9 +333,9 @@ def _durable_decider(book: Book, name: str, backend, validate):
     fired_by_table = {t: fired_rules(book, book.tables[t]) for t in plan.tables}
     run = backend.run
 
-    def decide(facts):
+    def decide(facts, version=None):
         outputs, fired = run(name, validate(facts))
-        return Result(name, outputs, tuple(fired_by_table[t][i] for t, i in fired))
+        return Result(name, outputs, tuple(fired_by_table[t][i] for t, i in fired), version)
     return decide
 
 
