@@ -65,9 +65,8 @@ class Rulebook:
         self._install(self._compile())
 
     def _compile(self, directory: str | os.PathLike | None = None):
-        from decide.compile.loader import load_book  # openpyxl (and numpy) load when a book does
-        book = load_book(directory or self.path, self._services)
-        files = _read_files(directory or self.path)  # after the loader's checks bounded them
+        from decide.compile.loader import load_workbooks  # openpyxl loads only if the compile cache misses
+        book, files = load_workbooks(directory or self.path, self._services)  # files: the bytes parsed
         if self.engine == "durable":
             from decide.runtime.durable.backend import DurableBackend  # imported only when asked for
             backend = DurableBackend(book)

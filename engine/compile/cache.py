@@ -1,0 +1,224 @@
+"""The compile cache: the checked IR (``ir.Book``) of a set of workbooks, kept on disk
+so that loading the same workbooks again skips reading them with openpyxl, parsing
+every cell and checking the sheets.
+
+An entry is keyed by everything the Book is made from: the workbooks' bytes (and their
+names), the decision services offered, the reading limits, the engine (its distribution
+version and the size and time of every source file of ``decide.model`` and
+``decide.compile``, so an edited checkout misses too), openpyxl's version and Python's.
+So an entry is never stale: anything that could change the Book changes the key.
+Workbooks with errors are never stored (``WorkbookError`` is raised before ``put``).
+
+- Where: ``$DECIDE_CACHE_DIR`` if set, else the user's cache directory
+  (``$XDG_CACHE_HOME/decide``, ``~/.cache/decide`` on Linux), in a sub-directory
+  ``books-1`` that this user owns and no one else may write to (else the cache is
+  not used: an entry is a pickle).
+- Off: ``DECIDE_CACHE=0`` (or ``false``, ``no``, ``off``); ``decide --no-cache``.
+- Safe to delete at any time, whole or entry by entry.  An entry that is truncated,
+  damaged, unreadable or from another format is ignored (a miss) and written again.
+- Writes are atomic (a temporary file renamed into place): concurrent writers of the
+  same entry each write a whole file and the last rename wins; a reader sees either
+  no entry or a whole one.  At most ``MAX_ENTRIES`` entries are kept (least recently
+  used go first).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+FORMAT = 1  # bump when the entry layout changes
+MAGIC = b"decide compile cache %d\n" % FORMAT
+SUBDIR = f"books-{FORMAT}"
+MAX_ENTRIES = 64
+_OFF = ("0", "false", "no", "off")
+_PACKAGES = ("model", "compile")  # the sub-packages whose code makes the Book
+
+
+def enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the cache is on (it is unless DECIDE_CACHE says 0, false, no or off)."""
+    return environ.get("DECIDE_CACHE", "").strip().lower() not in _OFF
+
+
+def directory(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where the entries are: $DECIDE_CACHE_DIR, else the user's cache directory for decide."""
+    given = environ.get("DECIDE_CACHE_DIR", "").strip()
+    if given:
+        base = Path(given).expanduser()
+    elif sys.platform.startswith("linux"):  # the XDG rule, as platformdirs applies it (5 ms less to import)
+        xdg = environ.get("XDG_CACHE_HOME", "").strip()
+        base = Path(xdg if os.path.isabs(xdg) else Path.home() / ".cache") / "decide"
+    else:
+        from platformdirs import user_cache_dir
+        base = Path(user_cache_dir("decide", appauthor=False))
+    return base / SUBDIR
+
+
+def engine_version() -> str:
+    """The installed distribution version of decide."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("decide")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _openpyxl_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("openpyxl")
+    except PackageNotFoundError:
+        return "?"
+
+
+_ENGINE: str | None = None
+
+
+def engine_fingerprint() -> str:
+    """What of the engine a Book depends on, as one string (computed once per process)."""
+    global _ENGINE
+    if _ENGINE is None:
+        root = Path(__file__).resolve().parent.parent
+        parts = [engine_version(), _openpyxl_version(), sys.implementation.cache_tag or "", sys.version]
+        for pkg in _PACKAGES:
+            with os.scandir(root / pkg) as it:
+                for e in sorted(it, key=lambda e: e.name):
+                    if e.name.endswith(".py"):
+                        st = e.stat()
+                        parts.append(f"{pkg}/{e.name}:{st.st_size}:{st.st_mtime_ns}")
+        _ENGINE = "\n".join(parts)
+    return _ENGINE
+
+
+def key(files: Mapping[str, bytes], services: Iterable[Any], limits: Any) -> str | None:
+    """The entry's name for a Book built from ``files`` (name → bytes) with ``services``
+    and ``limits``; None when the services cannot be fingerprinted (then nothing is cached)."""
+    try:
+        svc = pickle.dumps(list(services), protocol=4)
+    except Exception:  # a lambda or a local function as a derive hook: not cacheable
+        return None
+    h = hashlib.sha256()
+    for part in (MAGIC, engine_version().encode(), engine_fingerprint().encode(), repr(limits).encode(), svc):
+        h.update(len(part).to_bytes(8, "big") + part)
+    for rel in sorted(files):
+        data = files[rel]
+        h.update(rel.encode("utf-8") + b"\0" + len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def _usable(d: Path, create: bool) -> bool:
+    """The directory exists (made if ``create``), is a real directory this user owns,
+    and only this user may write to it."""
+    try:
+        if create:
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(d)
+    except OSError:
+        return False
+    import stat
+    if not stat.S_ISDIR(st.st_mode):
+        return False
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+        return False
+    return True
+
+
+def get(key: str | None, environ: Mapping[str, str] = os.environ):
+    """The Book stored under ``key``, or None (off, absent, unreadable or damaged)."""
+    if key is None or not enabled(environ):
+        return None
+    d = directory(environ)
+    path = d / f"{key}.pickle"
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if not _usable(d, create=False):
+        return None
+    n = len(MAGIC)
+    if not data.startswith(MAGIC) or hashlib.sha256(data[n + 32:]).digest() != data[n:n + 32]:
+        return None
+    try:
+        stored_key, book = pickle.loads(data[n + 32:])
+    except Exception:  # a class that moved, a truncated stream: a miss
+        return None
+    if stored_key != key:
+        return None
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        pass
+    return book
+
+
+def put(key: str | None, book: Any, environ: Mapping[str, str] = os.environ) -> bool:
+    """Store ``book`` under ``key``, atomically; False if it could not be (never raises)."""
+    if key is None or not enabled(environ):
+        return False
+    d = directory(environ)
+    if not _usable(d, create=True):
+        return False
+    try:
+        payload = pickle.dumps((key, book), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return False
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".pickle")
+        with os.fdopen(fd, "wb") as f:
+            f.write(MAGIC + hashlib.sha256(payload).digest() + payload)
+        os.replace(tmp, d / f"{key}.pickle")
+        tmp = None
+    except OSError:
+        return False
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    _prune(d)
+    return True
+
+
+def _prune(d: Path, keep: int = MAX_ENTRIES) -> None:
+    """Remove the least recently used entries beyond ``keep`` (and temporary files left
+    by a writer that died, once they are an hour old)."""
+    try:
+        with os.scandir(d) as it:
+            entries = [(e.stat().st_mtime, e.path, e.name) for e in it if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return
+    import time
+    now = time.time()
+    books = sorted((e for e in entries if not e[2].startswith(".tmp-")), reverse=True)
+    stale = [e for e in entries if e[2].startswith(".tmp-") and now - e[0] > 3600]
+    for _, path, _ in books[keep:] + stale:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def clear(environ: Mapping[str, str] = os.environ) -> int:
+    """Delete every entry; the number deleted."""
+    d = directory(environ)
+    n = 0
+    try:
+        with os.scandir(d) as it:
+            names = [e.path for e in it if e.name.endswith(".pickle")]
+    except OSError:
+        return 0
+    for p in names:
+        try:
+            os.unlink(p)
+            n += 1
+        except OSError:
+            pass
+    return n
