@@ -43,6 +43,9 @@ class Version(_PkgVersion):
         super().__init__(text)
         self.text = text
 
+    def __reduce__(self):  # packaging's own pickling would drop ``text`` (the compile cache pickles)
+        return Version, (self.text,)
+
     def __repr__(self) -> str:
         return f"Version({self.text!r})"
 
