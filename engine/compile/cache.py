@@ -27,7 +27,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -35,6 +34,8 @@ FORMAT = 1  # bump when the entry layout changes
 MAGIC = b"decide compile cache %d\n" % FORMAT
 SUBDIR = f"books-{FORMAT}"
 MAX_ENTRIES = 64
+CODE_MAGIC = b"decide code cache %d\n" % FORMAT
+MAX_CODES = 4096  # compiled decision functions kept (a few kB each)
 _OFF = ("0", "false", "no", "off")
 _PACKAGES = ("model", "compile")  # the sub-packages whose code makes the Book
 
@@ -44,7 +45,7 @@ def enabled(environ: Mapping[str, str] = os.environ) -> bool:
     return environ.get("DECIDE_CACHE", "").strip().lower() not in _OFF
 
 
-def directory(environ: Mapping[str, str] = os.environ) -> Path:
+def directory(environ: Mapping[str, str] = os.environ, sub: str = SUBDIR) -> Path:
     """Where the entries are: $DECIDE_CACHE_DIR, else the user's cache directory for decide."""
     given = environ.get("DECIDE_CACHE_DIR", "").strip()
     if given:
@@ -55,7 +56,7 @@ def directory(environ: Mapping[str, str] = os.environ) -> Path:
     else:
         from platformdirs import user_cache_dir
         base = Path(user_cache_dir("decide", appauthor=False))
-    return base / SUBDIR
+    return base / sub
 
 
 def engine_version() -> str:
@@ -111,9 +112,14 @@ def key(files: Mapping[str, bytes], services: Iterable[Any], limits: Any) -> str
     return h.hexdigest()
 
 
+_USABLE: set[Path] = set()  # directories found usable in this process
+
+
 def _usable(d: Path, create: bool) -> bool:
     """The directory exists (made if ``create``), is a real directory this user owns,
     and only this user may write to it."""
+    if d in _USABLE:
+        return True
     try:
         if create:
             d.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -125,6 +131,7 @@ def _usable(d: Path, create: bool) -> bool:
         return False
     if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
         return False
+    _USABLE.add(d)
     return True
 
 
@@ -168,21 +175,8 @@ def put(key: str | None, book: Any, environ: Mapping[str, str] = os.environ) -> 
         payload = pickle.dumps((key, book), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
         return False
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".pickle")
-        with os.fdopen(fd, "wb") as f:
-            f.write(MAGIC + hashlib.sha256(payload).digest() + payload)
-        os.replace(tmp, d / f"{key}.pickle")
-        tmp = None
-    except OSError:
+    if not _write(d, d / f"{key}.pickle", MAGIC + hashlib.sha256(payload).digest() + payload):
         return False
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
     _prune(d)
     return True
 
@@ -206,15 +200,67 @@ def _prune(d: Path, keep: int = MAX_ENTRIES) -> None:
             pass
 
 
-def clear(environ: Mapping[str, str] = os.environ) -> int:
-    """Delete every entry; the number deleted."""
-    d = directory(environ)
-    n = 0
+def compile_code(source: str, filename: str, mode: str = "exec", environ: Mapping[str, str] = os.environ):
+    """``compile(source, filename, mode)``, through the cache: the native runtime's generated
+    functions are compiled by Python once per source text and Python version (the code
+    object is kept marshalled, keyed by both).  Python's own errors propagate as they would."""
+    if not enabled(environ):
+        return compile(source, filename, mode)
+    import marshal
+    h = hashlib.sha256(CODE_MAGIC)
+    for part in (sys.version, sys.implementation.cache_tag or "", filename, mode, source):
+        data = part.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "big") + data)
+    d = directory(environ, f"code-{FORMAT}")
+    path = d / f"{h.hexdigest()}.marshal"
     try:
-        with os.scandir(d) as it:
-            names = [e.path for e in it if e.name.endswith(".pickle")]
+        with open(path, "rb") as f:
+            data = f.read()
+        n = len(CODE_MAGIC)
+        if data.startswith(CODE_MAGIC) and hashlib.sha256(data[n + 32:]).digest() == data[n:n + 32] \
+                and _usable(d, create=False):
+            return marshal.loads(data[n + 32:])
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = compile(source, filename, mode)
+    payload = marshal.dumps(code)
+    if _usable(d, create=True) and _write(d, path, CODE_MAGIC + hashlib.sha256(payload).digest() + payload):
+        if os.urandom(1) < b"\x05":  # now and then (2 %): the directory stays bounded
+            _prune(d, MAX_CODES)
+    return code
+
+
+def _write(d: Path, path: Path, data: bytes) -> bool:
+    """``data`` into ``path`` atomically (a temporary file in ``d`` renamed over it)."""
+    import tempfile
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        tmp = None
+        return True
     except OSError:
-        return 0
+        return False
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def clear(environ: Mapping[str, str] = os.environ) -> int:
+    """Delete every entry (Books and compiled code); the number deleted."""
+    names = []
+    for sub in (SUBDIR, f"code-{FORMAT}"):
+        try:
+            with os.scandir(directory(environ, sub)) as it:
+                names += [e.path for e in it if e.name.endswith((".pickle", ".marshal"))]
+        except OSError:
+            pass
+    n = 0
     for p in names:
         try:
             os.unlink(p)

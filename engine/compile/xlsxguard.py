@@ -22,8 +22,6 @@ import zlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
-from xml.etree.ElementTree import ParseError
-from xml.parsers.expat import ExpatError
 
 
 MB = 1_000_000
@@ -345,6 +343,9 @@ def _causes(e: BaseException) -> list[BaseException]:
 
 def refusal(e: BaseException, part: str = "", sheet: str = "") -> Refused:
     """What openpyxl (or zipfile, or the XML parser) raised on a damaged file → one Refused."""
+    from xml.etree.ElementTree import ParseError  # the XML parsers: imported when a workbook is parsed
+    from xml.parsers.expat import ExpatError
+
     from defusedxml import DefusedXmlException
     chain = _causes(e)
     for c in chain:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +151,7 @@ class Rulebook:
         with _UNPICKLED_LOCK:
             compiled = _UNPICKLED.get(key) if key else None
             if compiled is None:
+                import tempfile  # only here: a few ms of imports that a plain load does without
                 with tempfile.TemporaryDirectory(prefix="decide-book-") as d:
                     for rel, data in files.items():
                         target = Path(d, rel)
