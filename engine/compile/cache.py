@@ -118,7 +118,7 @@ _USABLE: set[Path] = set()  # directories found usable in this process
 def _usable(d: Path, create: bool) -> bool:
     """The directory exists (made if ``create``), is a real directory this user owns,
     and only this user may write to it."""
-    if d in _USABLE:
+    if d in _USABLE and not create:  # a write makes sure again (it may have been deleted)
         return True
     try:
         if create:
