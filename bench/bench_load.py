@@ -18,7 +18,9 @@ run, median of --runs (after two warm-up runs each, which also write the byte co
 cache entry); the compile cache in a fresh directory.
 
 first: in fresh processes, the shipped tables loaded, then decline_diagnosis decided on
-the shipped decline examples: the first decision against the median of the next ones.
+the shipped decline examples, each with a registered name never seen before (so every
+decision romanises a new name): the first decision against the median of the next 200;
+purchase_restriction's first decision beside it (what any first call costs).
 """
 from __future__ import annotations
 
@@ -184,36 +186,50 @@ from pathlib import Path
 import decide
 from decide.app.shipped import shipped_tables
 book = decide.load(shipped_tables())
-cases = []
-for p in sorted(Path("examples").glob("decline_*.json")):
-    f = json.loads(p.read_text(encoding="utf-8")); f.pop("decision", None); cases.append(f)
-times = []
-for i in range(201):
-    f = cases[i % len(cases)]
-    t = time.perf_counter()
-    try:
-        book.decide("decline_diagnosis", f)
-    except decide.CaseError:
-        pass
-    times.append(time.perf_counter() - t)
-print(json.dumps(times))
+import random
+rng = random.Random(int(sys.argv[1]))
+KANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワン"
+def name():  # a registered name never seen before: every name check romanises afresh
+    part = lambda: "".join(rng.choice(KANA) for _ in range(rng.randrange(2, 5)))
+    return part() + " " + part()
+out = {}
+for name_, glob in (("decline_diagnosis", "decline_*.json"), ("purchase_restriction", "purchase_*.json")):
+    cases = []
+    for p in sorted(Path("examples").glob(glob)):
+        f = json.loads(p.read_text(encoding="utf-8")); f.pop("decision", None); cases.append(f)
+    if name_ == "decline_diagnosis":
+        cases = [dict(cases[i % len(cases)], entered_name="YAMADA TARO", registered_name_kana=name())
+                 for i in range(201)]
+    times = []
+    for i in range(201):
+        f = cases[i % len(cases)]
+        t = time.perf_counter()
+        try:
+            book.decide(name_, f)
+        except decide.CaseError:
+            pass
+        times.append(time.perf_counter() - t)
+    out[name_] = times
+print(json.dumps(out))
 """
 
 
 def bench_first(processes: int) -> dict:
+    """Per decision: the first call's time and the median of the next 200 (medians over
+    fresh processes)."""
     tmp = Path(tempfile.mkdtemp(prefix="decide-bench-first-"))
-    firsts, rests = [], []
+    firsts, rests = {}, {}
     try:
-        for _ in range(processes):
-            out = subprocess.run([sys.executable, "-c", FIRST], env=_env(tmp / "cache"), cwd=ROOT,
+        for seed in range(processes):
+            out = subprocess.run([sys.executable, "-c", FIRST, str(seed)], env=_env(tmp / "cache"), cwd=ROOT,
                                  capture_output=True, text=True, check=True).stdout
-            times = json.loads(out)
-            firsts.append(times[0])
-            rests.append(statistics.median(times[1:]))
+            for name, times in json.loads(out).items():
+                firsts.setdefault(name, []).append(times[0])
+                rests.setdefault(name, []).append(statistics.median(times[1:]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"first_us": statistics.median(firsts) * 1e6, "rest_us": statistics.median(rests) * 1e6,
-            "worst_first_us": max(firsts) * 1e6, "processes": processes}
+    return {name: {"first_us": statistics.median(firsts[name]) * 1e6, "rest_us": statistics.median(rests[name]) * 1e6,
+                   "worst_first_us": max(firsts[name]) * 1e6} for name in firsts}
 
 
 def main():
@@ -242,9 +258,11 @@ def main():
             print(f"| `{r['command']}` | {r['wall_ms']:.0f} ms | **{r['vs_python']:.2f}×** | {r['cpu_ms']:.0f} ms | "
                   f"{r['cpu_vs_python']:.2f}× |")
     if args.only in (None, "first"):
-        r = bench_first(args.processes)
-        print(f"\nfirst decline_diagnosis decision {r['first_us']:.0f} µs (worst {r['worst_first_us']:.0f}), "
-              f"the next 200: median {r['rest_us']:.0f} µs; {r['processes']} processes")
+        print(f"\n| decision ({args.processes} fresh processes) | first decision | worst first | "
+              "the next 200 (median) |")
+        print("|---|---|---|---|")
+        for name, r in bench_first(args.processes).items():
+            print(f"| {name} | {r['first_us']:.0f} µs | {r['worst_first_us']:.0f} µs | {r['rest_us']:.0f} µs |")
 
 
 if __name__ == "__main__":
