@@ -5,13 +5,15 @@
     python bench/bench_load.py --only startup     # `decide CASE.json` against `python -c pass`
     python bench/bench_load.py --only first       # first decline_diagnosis decision against the rest
 
-rules: a generated workbook (one FIRST table of --rules rules over five inputs: a text
-key, an amount range, a boolean, a threshold, a text list) and the shipped tables.  Each
-round times, in this process, (a) openpyxl alone: the workbook opened as the reader opens
-it and every sheet streamed through openpyxl's own sheet parser (``WorkSheetParser``), the
-one pass the reader makes; (b) ``decide.load`` with the compile cache off (read, parse,
-type, check, compile, version); (c) ``decide.load`` answered by the compile cache.  Ours =
-(b) − (a), per rule.  Rounds are interleaved; the median of each is kept.
+rules: generated workbooks of --rules rules (keyed: bench_native's table, a merchant code and
+an amount range; wide: five inputs of random cells) and the shipped tables.  Each round
+times, in this process, (a) openpyxl alone: each workbook opened as the reader opens it
+and every sheet streamed through openpyxl's own sheet parser (``WorkSheetParser``), the
+one pass the reader makes; (b) the Book: the bytes read and (a) plus our reading, parsing,
+typing and checking (``build_book``, no cache); (c) ``decide.load`` with the cache off:
+(b) plus the native runtime's compile and the version; (d) ``decide.load`` answered by
+the compile cache.  Ours per rule = ((b) − (a)) / rules, and ((c) − (a)) / rules with the
+runtime's compile.  Rounds are interleaved; the median of each is kept.
 
 startup: wall time of whole processes (the installed ``decide`` script), alternated run by
 run, median of --runs (after two warm-up runs each, which also write the byte code and the
@@ -46,8 +48,20 @@ from tests.workbooks import table, write_workbook  # noqa: E402
 CATS = ["general_goods", "books", "gift_card", "kindle", "prepaid_card", "e_money", "fashion"]
 
 
-def generated(path: Path, n: int, seed: int = 1) -> Path:
-    """One FIRST table of ``n`` rules (plus a catch-all) over five inputs."""
+def keyed(path: Path, n: int, seed: int = 1) -> Path:
+    """bench_native.py's table: ``n`` rules keyed by a merchant code with an amount range each."""
+    rules = [[i + 1, f'"m{i}"', f"[{(i % 7) * 1000}..{(i % 7) * 1000 + 50000}]", f'"r{i % 5}"'] for i in range(n)]
+    rules.append([n + 1, "-", "-", '"default"'])
+    write_workbook(path, glossary=[
+        ("merchant_code", "text", "", "加盟店コード"),
+        ("amount_yen", "integer", "", "金額"),
+        ("route", "text", "", "経路"),
+    ], tables=[table("Routing", "FIRST", ["INPUT merchant_code", "INPUT amount_yen", "OUTPUT route"], rules)])
+    return path
+
+
+def wide(path: Path, n: int, seed: int = 1) -> Path:
+    """One FIRST table of ``n`` rules (plus a catch-all) over five inputs, random cells."""
     rng = random.Random(seed)
     rules = []
     for i in range(n):
@@ -101,36 +115,40 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def bench_rules(n_rules: int, rounds: int) -> list[dict]:
+def bench_rules(n_rules: int, rounds: int, shapes: list[str]) -> list[dict]:
     import decide
     from decide.app.shipped import shipped_tables
     from decide.compile import cache
+    from decide.compile.loader import build_book, discover_services
+    from decide.compile.source import read_source
 
     tmp = Path(tempfile.mkdtemp(prefix="decide-bench-load-"))
     os.environ["DECIDE_CACHE_DIR"] = str(tmp / "cache")
-    sets = {f"generated, {n_rules:,} rules × 5 inputs": generated(tmp / "gen" / "routing.xlsx", n_rules).parent,
-            "shipped tables (3 workbooks)": Path(shipped_tables())}
+    sets = {}
+    if "keyed" in shapes:
+        sets[f"keyed: {n_rules:,} rules × 2 inputs (bench_native's)"] = keyed(tmp / "k" / "t.xlsx", n_rules).parent
+    if "wide" in shapes:
+        sets[f"wide: {n_rules:,} rules × 5 inputs, random cells"] = wide(tmp / "w" / "t.xlsx", n_rules).parent
+    if "shipped" in shapes:
+        sets["the shipped tables (3 workbooks)"] = Path(shipped_tables())
+    services = discover_services()
     rows = []
     try:
         for label, d in sets.items():
             os.environ.pop("DECIDE_CACHE", None)
             book = decide.load(d)  # also writes the cache entry
             rules = sum(len(t.rules) for t in book.ir.tables.values())
-            times = {"openpyxl": [], "load, no cache": [], "load, cache hit": []}
+            times = {k: [] for k in ("openpyxl", "book", "load", "hit")}
             for _ in range(rounds):
                 times["openpyxl"].append(timed(lambda: openpyxl_only(d)))
                 os.environ["DECIDE_CACHE"] = "0"
-                times["load, no cache"].append(timed(lambda: decide.load(d)))
+                times["book"].append(timed(lambda: build_book(read_source(d), services)))
+                times["load"].append(timed(lambda: decide.load(d)))
                 os.environ.pop("DECIDE_CACHE")
-                hit = timed(lambda: decide.load(d))
-                times["load, cache hit"].append(hit)
+                times["hit"].append(timed(lambda: decide.load(d)))
             med = {k: statistics.median(v) for k, v in times.items()}
             entry = next(cache.directory().glob("*.pickle"), None)
-            rows.append({"set": label, "rules": rules, **med,
-                         "ours_us_per_rule": (med["load, no cache"] - med["openpyxl"]) / rules * 1e6,
-                         "openpyxl_us_per_rule": med["openpyxl"] / rules * 1e6,
-                         "hit_us_per_rule": med["load, cache hit"] / rules * 1e6,
-                         "entry_bytes": entry.stat().st_size if entry else 0})
+            rows.append({"set": label, "rules": rules, **med, "entry_bytes": entry.stat().st_size if entry else 0})
             cache.clear()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -236,20 +254,22 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=["rules", "startup", "first"])
     ap.add_argument("--rules", type=int, default=10_000)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--shapes", default="keyed,wide,shipped", help="of keyed, wide, shipped")
     ap.add_argument("--runs", type=int, default=21)
     ap.add_argument("--processes", type=int, default=7)
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}")
     if args.only in (None, "rules"):
-        print("\n| workbooks | rules | openpyxl | ours | µs/rule openpyxl | µs/rule ours | cache hit | "
-              "µs/rule hit | cache entry |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for r in bench_rules(args.rules, args.rounds):
-            ours = r["load, no cache"] - r["openpyxl"]
-            print(f"| {r['set']} | {r['rules']:,} | {r['openpyxl'] * 1e3:,.0f} ms | {ours * 1e3:,.0f} ms | "
-                  f"{r['openpyxl_us_per_rule']:.0f} | **{r['ours_us_per_rule']:.0f}** | "
-                  f"{r['load, cache hit'] * 1e3:,.1f} ms | {r['hit_us_per_rule']:.1f} | "
+        print("\n| workbooks | rules | openpyxl | read, parse, type, check (ours) | native compile, version | "
+              "µs/rule: openpyxl / ours to the Book / ours in all | cache hit | cache entry |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in bench_rules(args.rules, args.rounds, args.shapes.split(",")):
+            n = r["rules"]
+            ours_book, runtime = r["book"] - r["openpyxl"], r["load"] - r["book"]
+            print(f"| {r['set']} | {n:,} | {r['openpyxl'] * 1e3:,.0f} ms | {ours_book * 1e3:,.0f} ms | "
+                  f"{runtime * 1e3:,.0f} ms | {r['openpyxl'] / n * 1e6:.0f} / **{ours_book / n * 1e6:.0f}** / "
+                  f"{(r['load'] - r['openpyxl']) / n * 1e6:.0f} | {r['hit'] * 1e3:,.1f} ms | "
                   f"{r['entry_bytes'] / 1e6:.2f} MB |")
     if args.only in (None, "startup"):
         print("\n| command | wall (median) | wall vs `python -c pass` | CPU (median) | CPU vs `python -c pass` |")
