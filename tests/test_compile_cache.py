@@ -266,3 +266,44 @@ def test_processes_loading_at_once_all_get_the_same_book(tables, cache_dir, tmp_
     [entry] = entries(cache_dir)
     assert not list((cache_dir / cache.SUBDIR).glob(".tmp-*"))
     assert cache.get(entry.stem) is not None
+
+
+WARM_RUN = r"""
+import contextlib, io, sys
+from decide.app.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    try:
+        main(["examples/purchase_clean.json"])
+    except SystemExit as e:
+        assert not e.code, e.code
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("openpyxl", "numpy")
+               or m in ("decide.compile.build", "decide.compile.reader", "decide.app.batch", "decide.app.cli_check"))
+print(heavy)
+print(out.getvalue())
+"""
+
+
+def test_a_cached_decision_imports_neither_openpyxl_nor_other_commands(cache_dir):
+    env = {**os.environ, "DECIDE_CACHE_DIR": str(cache_dir)}
+    runs = [subprocess.run([sys.executable, "-c", WARM_RUN], env=env, cwd=ROOT, capture_output=True, text=True,
+                           timeout=120) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    cold, warm = (r.stdout.split("\n", 1) for r in runs)
+    assert "openpyxl" in cold[0]  # the first load parsed the workbooks
+    assert warm[0] == "[]"  # the second came from the cache
+    assert warm[1] == cold[1] and '"allowed": true' in warm[1]
+
+
+def test_every_command_of_the_lazy_modules_is_named():
+    """decide NAME finds a command of another module without importing every module."""
+    import importlib
+
+    import click
+
+    from decide.app import cli
+    for name in cli.LAZY_MODULES:
+        mod = importlib.import_module(name)
+        cmds = getattr(mod, "COMMANDS", None) or [c for c in vars(mod).values() if isinstance(c, click.Command)]
+        for c in cmds:
+            assert cli.LAZY_COMMANDS.get(c.name) == name, c.name
