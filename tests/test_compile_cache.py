@@ -302,6 +302,9 @@ def test_every_command_of_the_lazy_modules_is_named():
     import click
 
     from decide.app import cli
+    app = ROOT / "engine" / "app"
+    with_commands = {f"decide.app.{f.stem}" for f in app.glob("*.py") if "@click.command" in f.read_text("utf-8")}
+    assert with_commands - {"decide.app.cli"} == set(cli.LAZY_MODULES)
     for name in cli.LAZY_MODULES:
         mod = importlib.import_module(name)
         cmds = getattr(mod, "COMMANDS", None) or [c for c in vars(mod).values() if isinstance(c, click.Command)]
