@@ -45,7 +45,7 @@ def load_workbooks(path: str | os.PathLike, services: Iterable[DecisionService] 
         services = discover_services()
     services = list(services)
     key = cache.key(src.files, services, src.limits) if src.complete and cache.enabled() else None
-    with _collector_paused():
+    with collector_paused():
         book = cache.get(key)
         if book is None:
             book = build_book(src, services)
@@ -54,11 +54,12 @@ def load_workbooks(path: str | os.PathLike, services: Iterable[DecisionService] 
 
 
 @contextmanager
-def _collector_paused():
-    """Python's cycle collector paused while a Book is built or unpickled: a load makes
-    hundreds of thousands of objects that live on (and few cycles), and each collection
-    would walk all of them again; paused, a 10,000-rule load takes about 40 % less time
-    (bench/bench_load.py).  Its state is restored after (re-enabled only if it was on)."""
+def collector_paused():
+    """Python's cycle collector paused while a Book is built or unpickled (or compiled by
+    a runtime): a load makes hundreds of thousands of objects that live on (and few
+    cycles), and each collection would walk all of them again; paused, building a
+    10,000-rule Book takes about 40 % less time, compiling it half (bench/bench_load.py).
+    Its state is restored after (re-enabled only if it was on)."""
     was = gc.isenabled()
     gc.disable()
     try:

@@ -64,7 +64,7 @@ class Rulebook:
         self._install(self._compile())
 
     def _compile(self, directory: str | os.PathLike | None = None):
-        from decide.compile.loader import load_workbooks  # openpyxl loads only if the compile cache misses
+        from decide.compile.loader import collector_paused, load_workbooks  # openpyxl: only on a cache miss
         book, files = load_workbooks(directory or self.path, self._services)  # files: the bytes parsed
         if self.engine == "durable":
             from decide.runtime.durable.backend import DurableBackend  # imported only when asked for
@@ -73,7 +73,8 @@ class Rulebook:
             fns = {name: _durable_decider(book, name, backend, validators[name]) for name in book.decisions}
         else:
             backend = None
-            fns = compile_book(book)
+            with collector_paused():  # many objects, few cycles: about 2× faster on large tables
+                fns = compile_book(book)
         label = read_label(directory or self.path)
         return book, fns, backend, files, make_version(_digest(files), label)
 
