@@ -310,3 +310,22 @@ def test_every_command_of_the_lazy_modules_is_named():
         cmds = getattr(mod, "COMMANDS", None) or [c for c in vars(mod).values() if isinstance(c, click.Command)]
         for c in cmds:
             assert cli.LAZY_COMMANDS.get(c.name) == name, c.name
+
+
+def test_the_least_recently_used_entries_go_first(tmp_path, cache_dir, monkeypatch):
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 2)
+    dirs = {}
+    for route in "ABC":
+        d = dirs[route] = tmp_path / route
+        write_workbook(d / "t.xlsx", glossary=[("x", "integer", "", "x"), ("route", "text", "", "r")],
+                       tables=[table("T", "FIRST", ["INPUT x", "OUTPUT route"], [[1, "-", f'"{route}"']])])
+    seen = {}
+    for route in "ABA":  # A used again after B: B is the least recently used
+        before = set(entries(cache_dir))
+        decide.load(dirs[route])
+        seen.update({p: route for p in set(entries(cache_dir)) - before})
+        time.sleep(0.02)
+    decide.load(dirs["C"])
+    left = entries(cache_dir)
+    assert len(left) == 2 and {seen.get(p) for p in left} == {"A", None}  # A and C's new entry
+    assert decide.load(dirs["B"]).decide("T", {"x": 1}).outputs == {"route": "B"}  # compiled again

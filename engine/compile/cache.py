@@ -18,8 +18,8 @@ Workbooks with errors are never stored (``WorkbookError`` is raised before ``put
   damaged, unreadable or from another format is ignored (a miss) and written again.
 - Writes are atomic (a temporary file renamed into place): concurrent writers of the
   same entry each write a whole file and the last rename wins; a reader sees either
-  no entry or a whole one.  At most ``MAX_ENTRIES`` entries are kept (least recently
-  used go first).
+  no entry or a whole one.  At most ``MAX_ENTRIES`` entries and ``MAX_BYTES`` are kept
+  (least recently used go first).
 """
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ from typing import Any, Iterable, Mapping
 FORMAT = 1  # bump when the entry layout changes
 MAGIC = b"decide compile cache %d\n" % FORMAT
 SUBDIR = f"books-{FORMAT}"
-MAX_ENTRIES = 64
+MAX_ENTRIES = 64  # rule sets kept
+MAX_BYTES = 512 * 1_000_000  # and at most this much of them (a 10,000-rule Book is about 5 MB)
 CODE_MAGIC = b"decide code cache %d\n" % FORMAT
 MAX_CODES = 4096  # compiled decision functions kept (a few kB each)
 _OFF = ("0", "false", "no", "off")
@@ -181,19 +182,31 @@ def put(key: str | None, book: Any, environ: Mapping[str, str] = os.environ) -> 
     return True
 
 
-def _prune(d: Path, keep: int = MAX_ENTRIES) -> None:
-    """Remove the least recently used entries beyond ``keep`` (and temporary files left
-    by a writer that died, once they are an hour old)."""
+def _prune(d: Path, keep: int | None = None, budget: int | None = None) -> None:
+    """Remove the least recently used entries beyond ``keep`` entries or ``budget`` bytes
+    (the newest is always kept), and temporary files left by a writer that died, once
+    they are an hour old."""
+    keep = MAX_ENTRIES if keep is None else keep
+    budget = MAX_BYTES if budget is None else budget
     try:
         with os.scandir(d) as it:
-            entries = [(e.stat().st_mtime, e.path, e.name) for e in it if e.is_file(follow_symlinks=False)]
+            entries = []
+            for e in it:
+                if e.is_file(follow_symlinks=False):
+                    st = e.stat(follow_symlinks=False)
+                    entries.append((st.st_mtime, st.st_size, e.path, e.name))
     except OSError:
         return
     import time
     now = time.time()
-    books = sorted((e for e in entries if not e[2].startswith(".tmp-")), reverse=True)
-    stale = [e for e in entries if e[2].startswith(".tmp-") and now - e[0] > 3600]
-    for _, path, _ in books[keep:] + stale:
+    books = sorted((e for e in entries if not e[3].startswith(".tmp-")), reverse=True)
+    stale = [e for e in entries if e[3].startswith(".tmp-") and now - e[0] > 3600]
+    total, drop = 0, []
+    for i, e in enumerate(books):
+        total += e[1]
+        if i and (i >= keep or total > budget):
+            drop.append(e)
+    for _, _, path, _ in drop + stale:
         try:
             os.unlink(path)
         except OSError:
@@ -226,7 +239,7 @@ def compile_code(source: str, filename: str, mode: str = "exec", environ: Mappin
     payload = marshal.dumps(code)
     if _usable(d, create=True) and _write(d, path, CODE_MAGIC + hashlib.sha256(payload).digest() + payload):
         if os.urandom(1) < b"\x05":  # now and then (2 %): the directory stays bounded
-            _prune(d, MAX_CODES)
+            _prune(d, MAX_CODES, MAX_BYTES)
     return code
 
 
