@@ -73,7 +73,8 @@ class DefaultGroup(click.Group):
 @click.version_option(package_name="decide")
 @click.option("--no-cache", is_flag=True,
               help="Compile the workbooks afresh: neither read nor write the compile cache (also DECIDE_CACHE=0).")
-def main(no_cache):
+@click.pass_context
+def main(ctx, no_cache):
     """Decision tables in Excel, compiled and served.
 
     \b
@@ -83,7 +84,10 @@ def main(no_cache):
       decide test
     """
     if no_cache:
-        os.environ["DECIDE_CACHE"] = "0"  # child processes (workers) too
+        before = os.environ.get("DECIDE_CACHE")
+        os.environ["DECIDE_CACHE"] = "0"  # child processes (workers) too; restored when the command ends
+        ctx.call_on_close(lambda: os.environ.pop("DECIDE_CACHE", None) if before is None
+                          else os.environ.__setitem__("DECIDE_CACHE", before))
 
 
 @click.command("run")
