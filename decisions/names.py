@@ -85,6 +85,14 @@ def format_fault(entered: str) -> str:
 _KANA_RE = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc\u309d\u309e\u30fd\u30fe]+$")
 
 
+def warm() -> None:
+    """Load the romanisation now (pykakasi's import and its kana tables, tens of ms; the
+    regular expressions), so that the first name check costs what every later one does.
+    Called when the decision services are loaded (``decide.atone.services``), i.e. when
+    a rule set is."""
+    derive_name_facts({"entered_name": "YAMADA TARO", "registered_name_kana": "ヤマダ タロウ"})
+
+
 @lru_cache(maxsize=1)
 def _kakasi():
     """pykakasi's converter, loaded on the first name check.  Its kanji dictionary (a

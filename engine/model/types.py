@@ -49,6 +49,9 @@ class Version(_PkgVersion):
         # zeros; the native runtime compares these tuples (a C comparison) directly
         self.key = tuple(parts)
 
+    def __reduce__(self):  # packaging's own pickling would drop ``text`` (the compile cache pickles)
+        return Version, (self.text,)
+
     def __repr__(self) -> str:
         return f"Version({self.text!r})"
 

@@ -27,6 +27,7 @@ from decide.model.ir import (
     Table, Type,
 )
 from decide.model.walk import Visitor
+from decide.compile.cache import compile_code
 from decide.compile.resolve import literal_values, referenced_fields
 from decide.model.types import TOO_BIG, TYPES
 from decide.model.values import Version
@@ -551,7 +552,7 @@ class _Gen:
         """Python's ``compile`` of generated code; code too large or too deeply nested for
         Python's compiler is a WorkbookError naming the table, never a raw exception."""
         try:
-            return compile(src, filename, mode)
+            return compile_code(src, filename, mode)  # Python's compile, through the compile cache
         except (RecursionError, MemoryError, SyntaxError) as e:  # SyntaxError: "too many statically nested blocks"
             what = type(e).__name__
             if t is None:
