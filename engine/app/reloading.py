@@ -32,7 +32,7 @@ import shutil
 import time
 from pathlib import Path
 
-from decide.compile.reader import workbook_paths
+from decide.compile.source import workbook_paths
 from decide.runtime.rulebook import LABEL_FILE
 
 POLL = 0.25  # seconds between two looks at the stamp

@@ -223,7 +223,7 @@ def _read_files(path: str | os.PathLike, names_only: bool = False) -> dict[str, 
     """The workbooks under ``path`` as {name relative to it: bytes} (what a pickle ships)."""
     d = Path(path)
     files = {}
-    from decide.compile.reader import workbook_paths
+    from decide.compile.source import workbook_paths
     for p in workbook_paths(d) if d.exists() else ():
         try:
             files[p.name if d.is_file() else str(p.relative_to(d))] = b"" if names_only else p.read_bytes()
@@ -238,7 +238,7 @@ _ATTEMPTS = 3  # reads of workbooks that keep changing while being read
 def _file_keys(path: str | os.PathLike) -> dict[str, tuple]:
     """Identity and state of each file a load reads (workbooks and ``VERSION``): a file
     renamed over, rewritten or touched during a load changes its key."""
-    from decide.compile.reader import workbook_paths
+    from decide.compile.source import workbook_paths
     d = Path(path)
     paths = list(workbook_paths(d)) if d.exists() else []
     paths.append((d.parent if d.is_file() else d) / LABEL_FILE)
