@@ -50,6 +50,7 @@ _STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 403: 
            422: "422 Unprocessable Entity", 500: "500 Internal Server Error", 503: "503 Service Unavailable"}
 _JSON = "application/json; charset=utf-8"
 _COMMON = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+_JSON_HEADER = (("Content-Type", _JSON),)
 
 # route → (method, handler name, who may call: "open" | "client" | "admin")
 ROUTES = {
@@ -397,7 +398,7 @@ class Service:
             raise Reply(400, {"error": e.to_dict()}, decision=name) from None
         except EvaluationError as e:
             raise Reply(422, {"error": self._public(e.to_dict())}, decision=name) from None
-        return name, Reply(200, result.to_dict(), version=result.version)
+        return name, Reply(200, casejson.result_json(result).encode("utf-8"), _JSON_HEADER, version=result.version)
 
     # -- no file paths in answers
     def _public(self, obj):
