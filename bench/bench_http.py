@@ -215,22 +215,36 @@ def hello(seconds, rounds):
     setups = {"decide serve (waitress, 1 process)": lambda: Served("--workers", "1"),
               "hello-world app, same waitress": lambda: Served("--hello-server", str(size),
                                                                cmd=[sys.executable, __file__])}
-    best = {}
+    best, cpu = {}, {}
     for _ in range(rounds):
         for name, start in setups.items():
             srv = start()
             try:
                 asyncio.run(_load(srv.port, 8, 1.0))
+                c0 = _cpu_seconds(srv.proc.pid)
                 r = asyncio.run(_load(srv.port, 32, seconds))
+                c1 = _cpu_seconds(srv.proc.pid)
             finally:
                 srv.stop()
             if name not in best or r["rps"] > best[name]["rps"]:
                 best[name] = r
+            cpu[name] = min(cpu.get(name, float("inf")), (c1 - c0) / max(1, r["requests"]))
     for name, r in best.items():
         show(f"{name}, 32 clients", r)
-    d, h = (best[n]["rps"] for n in setups)
-    print(f"decide serve / hello-world: {d / h:.2f} (best of {rounds}, {size}-byte bodies; "
-          f"load average now {os.getloadavg()[0]:.1f})", flush=True)
+        print(f"    server CPU per request {1e6 * cpu[name]:.0f} µs (least of the rounds)")
+    (d, h), (cd, ch) = (best[n]["rps"] for n in setups), (cpu[n] for n in setups)
+    print(f"decide serve / hello-world: {d / h:.2f} of its req/s, {ch / cd:.2f} of its requests per CPU second "
+          f"(best of {rounds}, {size}-byte bodies; load average now {os.getloadavg()[0]:.1f})", flush=True)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def app_overhead(n=20_000, rounds=5):

@@ -258,10 +258,11 @@ def test_result_json_writes_what_dumps_writes(decision, outputs, fired, version,
     from decide.runtime.result import Result
     r = Result(decision, outputs, tuple(_fired(i) for i in fired), version)
     row = r.to_dict()
-    more = ""
+    more = b""
     if line is not None:
-        row["line"], more = line, ', "line": %d' % line
-    assert casejson.result_json(r, more) == dumps(row, pretty=False)
+        row["line"], more = line, b', "line": %d' % line
+    assert casejson.result_json(r, more) == dumps(row, pretty=False).encode("utf-8")
+    assert casejson.result_json(r, more) == dumps(row, pretty=False).encode("utf-8")  # from the caches
 
 
 def test_result_json_refuses_what_dumps_refuses():

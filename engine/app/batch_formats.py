@@ -265,12 +265,13 @@ def _jsonl_piece(book, decision: str, in_fmt: str, columns, after: int, keep, pi
             tail = {"line": lineno, **{k: _plain(v[-1]) for k, v in kept.items()}}
         if error is not None:
             rows.append(casejson.dumps({"error": error, **tail} if keep else {"error": error, "line": lineno},
-                                       pretty=False))
+                                       pretty=False).encode("utf-8"))
         elif keep:
-            rows.append(result_json(result, ", " + casejson.dumps(tail, pretty=False)[1:-1]))
+            rows.append(result_json(result, b", " + casejson.dumps(tail, pretty=False)[1:-1].encode("utf-8")))
         else:
-            rows.append(result_json(result, ', "line": %d' % lineno))
-    return ("\n".join(rows) + "\n").encode("utf-8") if rows else b"", failed, len(rows)
+            rows.append(result_json(result, b', "line": %d' % lineno))
+    rows.append(b"")
+    return b"\n".join(rows) if len(rows) > 1 else b"", failed, len(rows) - 1
 
 
 # --------------------------------------------------------------------------- writing

@@ -15,8 +15,8 @@ above, so every answer and every message is the standard library's.
 Writing: ``dumps`` writes results and reports as JSON text: a ``Decimal`` as its own
 digits (``0.30`` stays ``0.30``, never through ``float``), dates as ISO text, versions
 as text, tuples as lists, non-ASCII text as is; pretty (indented by 2) or compact.
-``result_json`` writes a ``Result`` as ``dumps(result.to_dict(), pretty=False)`` does,
-faster: each fired rule's text is written once and kept.
+``result_json`` writes a ``Result`` as ``dumps(result.to_dict(), pretty=False)`` does, in
+UTF-8 and faster: each fired rule's text is written once and kept.
 
 The exit codes of every ``decide`` command are here too: ``EXIT_OK``, ``EXIT_FAIL``
 (a decision or a test failed, or there are findings), ``EXIT_BAD`` (bad input).
@@ -269,56 +269,47 @@ def _join(parts: list[str], open_: str, close: str, indent: int | None, level: i
 
 
 # --------------------------------------------------------------------------- results
-_FIRED: dict = {}  # FiredRule → its JSON text (a few per table: bounded by _CACHE)
-_KEYS: dict = {}  # output name → '"name": '
+# Texts written once and kept, as UTF-8: a fired rule's object, an output's key, a text
+# value (outputs repeat: "none", a message).  Each cache is emptied when it fills.
+_FIRED: dict = {}
+_KEYS: dict = {}
+_TEXTS: dict = {}
 _CACHE = 1 << 16
 
 
-def _text(v: Any) -> str:
-    """A value as ``dumps(to_json(v), pretty=False)`` writes it."""
+def _kept(cache: dict, key: Any, text: str) -> bytes:
+    if len(cache) >= _CACHE:
+        cache.clear()
+    data = cache[key] = text.encode("utf-8")
+    return data
+
+
+def _value(v: Any) -> bytes:
+    """A value as ``dumps(to_json(v), pretty=False)`` writes it, in UTF-8."""
     c = v.__class__
     if c is str:
-        return _string(v)
+        return _TEXTS.get(v) or _kept(_TEXTS, v, _string(v))
     if v is None:
-        return "null"
+        return b"null"
     if c is bool:
-        return "true" if v else "false"
+        return b"true" if v else b"false"
     if c is int:
-        return int.__repr__(v)
+        return b"%d" % v
     if c is Decimal:
-        return number_text(v)
-    return dumps(to_json(v), pretty=False)
+        return number_text(v).encode("ascii")
+    return dumps(to_json(v), pretty=False).encode("utf-8")
 
 
-def _fired(f) -> str:
-    text = _FIRED.get(f)
-    if text is None:
-        if len(_FIRED) >= _CACHE:
-            _FIRED.clear()
-        text = _FIRED[f] = dumps(f.to_dict(), pretty=False)
-    return text
-
-
-def _key_text(k: Any) -> str:
-    text = _KEYS.get(k)
-    if text is None:
-        if len(_KEYS) >= _CACHE:
-            _KEYS.clear()
-        text = _KEYS[k] = _key(k) + ": "
-    return text
-
-
-def result_json(result, more: str = "") -> str:
-    """``dumps(result.to_dict(), pretty=False)``, with ``more`` (``, "key": value`` pairs
-    already written) before the closing brace."""
-    keys = _KEYS
-    version = result.version
-    return "".join((
-        '{"decision": ', _text(result.decision),
-        "" if version is None else ', "version": ' + (_string(version) if version.__class__ is str
-                                                      else dumps(version, pretty=False)),
-        ', "outputs": {',
-        ", ".join([(keys.get(k) or _key_text(k)) + _text(v) for k, v in result.outputs.items()]),
-        '}, "fired": [',
-        ", ".join([_FIRED.get(f) or _fired(f) for f in result.fired]),
-        "]", more, "}"))
+def result_json(result, more: bytes = b"") -> bytes:
+    """``dumps(result.to_dict(), pretty=False)`` in UTF-8, with ``more`` (``, "key": value``
+    pairs, written) before the closing brace."""
+    keys, fired, version = _KEYS, _FIRED, result.version
+    return b"".join((
+        b'{"decision": ', _value(result.decision),
+        b"" if version is None else b', "version": ' + (_value(version) if version.__class__ is str
+                                                        else dumps(version, pretty=False).encode("utf-8")),
+        b', "outputs": {',
+        b", ".join([(keys.get(k) or _kept(keys, k, _key(k) + ": ")) + _value(v) for k, v in result.outputs.items()]),
+        b'}, "fired": [',
+        b", ".join([fired.get(f) or _kept(fired, f, dumps(f.to_dict(), pretty=False)) for f in result.fired]),
+        b"]", more, b"}"))

@@ -398,7 +398,7 @@ class Service:
             raise Reply(400, {"error": e.to_dict()}, decision=name) from None
         except EvaluationError as e:
             raise Reply(422, {"error": self._public(e.to_dict())}, decision=name) from None
-        return name, Reply(200, casejson.result_json(result).encode("utf-8"), _JSON_HEADER, version=result.version)
+        return name, Reply(200, casejson.result_json(result), _JSON_HEADER, version=result.version)
 
     # -- no file paths in answers
     def _public(self, obj):
