@@ -420,8 +420,16 @@ _ABSOLUTE = re.compile(r"(^|[\s\"'(=:])/(?:[^\s\"'/]+/)+([^\s\"'/]*)")
 
 
 def _is_json(ctype: str) -> bool:
-    media = ctype.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    known = _JSON_TYPES.get(ctype)
+    if known is None:
+        media = ctype.split(";", 1)[0].strip().lower()
+        known = media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+        if len(_JSON_TYPES) < 64:
+            _JSON_TYPES[ctype] = known
+    return known
+
+
+_JSON_TYPES: dict[str, bool] = {}  # Content-Type as sent → JSON or not (a few: bounded)
 
 
 def _now() -> str:
