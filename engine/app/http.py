@@ -50,6 +50,7 @@ _STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 403: 
            422: "422 Unprocessable Entity", 500: "500 Internal Server Error", 503: "503 Service Unavailable"}
 _JSON = "application/json; charset=utf-8"
 _COMMON = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+_JSON_HEADER = (("Content-Type", _JSON),)
 
 # route → (method, handler name, who may call: "open" | "client" | "admin")
 ROUTES = {
@@ -436,7 +437,7 @@ class Service:
             raise Reply(400, {"error": e.to_dict()}, decision=name) from None
         except EvaluationError as e:
             raise Reply(422, {"error": self._public(e.to_dict())}, decision=name) from None
-        return name, Reply(200, result.to_dict(), version=result.version)
+        return name, Reply(200, casejson.result_json(result), _JSON_HEADER, version=result.version)
 
     # -- no file paths in answers
     def _public(self, obj):
@@ -458,8 +459,16 @@ _ABSOLUTE = re.compile(r"(^|[\s\"'(=:])/(?:[^\s\"'/]+/)+([^\s\"'/]*)")
 
 
 def _is_json(ctype: str) -> bool:
-    media = ctype.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    known = _JSON_TYPES.get(ctype)
+    if known is None:
+        media = ctype.split(";", 1)[0].strip().lower()
+        known = media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+        if len(_JSON_TYPES) < 64:
+            _JSON_TYPES[ctype] = known
+    return known
+
+
+_JSON_TYPES: dict[str, bool] = {}  # Content-Type as sent → JSON or not (a few: bounded)
 
 
 def _now() -> str:
