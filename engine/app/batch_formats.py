@@ -28,6 +28,7 @@ from decide.model.errors import CaseError
 from decide.model.ir import Type
 from decide.model.values import to_json
 from decide.runtime.batch import FIRED, Outcome, decide_rows, fired_names
+from decide.runtime.decisionlog import log_outcomes
 
 FORMATS = ("jsonl", "csv", "parquet")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
@@ -209,10 +210,12 @@ def _items(in_fmt: str, piece) -> Iterator[tuple[int, Any]]:
 
 
 def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after: int, keep,
-                 piece) -> tuple[Any, int, int]:
+                 piece, log=None) -> tuple[Any, int, int]:
     """(the output of a piece in ``out_fmt``, how many of its lines failed, how many
     lines it held); lines numbered ``after`` or less are left out (resuming); ``keep``:
-    the input columns carried to the output (``kept_fields``), not facts."""
+    the input columns carried to the output (``kept_fields``), not facts; ``log``:
+    (a decision log sink, the input's name), each decision logged as ``name:line``
+    before the piece's output is returned."""
     fields = book.ir.fields
     lines, inputs, early = [], [], {}
     kept: dict[str, list] = {k: [] for k in keep}
@@ -232,6 +235,8 @@ def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after:
     decided = iter(decide_rows(book, decision, good))
     outcomes = [Outcome(None, early[i]) if i in early else next(decided) for i in range(len(inputs))]
     failed = sum(o.error is not None for o in outcomes)
+    if log is not None:
+        log_outcomes(log[0], book, decision, (f"{log[1]}:{n}" for n in lines), inputs, (o.result for o in outcomes))
     if out_fmt == "jsonl":
         rows = []
         for i, (lineno, (result, error)) in enumerate(zip(lines, outcomes)):

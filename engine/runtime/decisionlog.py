@@ -163,38 +163,60 @@ class DecisionLog:
 
     # -- writing
     def __call__(self, rec: Mapping[str, Any]) -> None:
-        self.write(encode(rec))
+        self.write([encode(rec)])
 
     record = __call__
 
     def record_many(self, recs: Iterable[Mapping[str, Any]]) -> None:
-        """Several records in one ``write`` (each a whole line: the same guarantees)."""
-        data = b"".join(encode(r) for r in recs)
-        if data:
-            self.write(data)
+        """Several records, in as few ``write``\s as rotation allows (one without it);
+        each a whole line, with the same guarantees."""
+        lines = [encode(r) for r in recs]
+        if lines:
+            self.write(lines)
 
-    def write(self, data: bytes) -> None:
-        """Append ``data``, whole lines, in one ``os.write``; rotate first if it would
-        pass ``max_bytes``.  Raises ``DecisionLogError`` if it cannot be written."""
+    def write(self, lines: list[bytes]) -> None:
+        """Append encoded lines (each ending in ``\n``), as many per ``os.write`` as fit
+        before ``max_bytes`` (rotating when the next would pass it; a line longer than
+        ``max_bytes`` goes whole into a file of its own).  Raises ``DecisionLogError``."""
         if self._pid != os.getpid():  # forked: the parent's lock and descriptor are not ours
             self._forked()
         with self._lock:
-            try:
-                st = self._current()
-                if self.max_bytes and st.st_size and st.st_size + len(data) > self.max_bytes:
-                    st = self._rotate(len(data))
-                if self._torn:
-                    data = b"\n" + data
-                n = os.write(self._fd, data)
-                if n != len(data):
-                    self._torn = True
-                    raise OSError(f"only {n} of {len(data)} bytes written (is the disk full?)")
-                self._torn = False
-                if self.fsync:
-                    os.fsync(self._fd)
-            except OSError as e:
-                raise DecisionLogError(f"cannot write the decision log {self.path}: "
-                                       f"{e.strerror or e}") from None
+            if not self.max_bytes:
+                self._append(b"".join(lines))
+                return
+            i = 0
+            while i < len(lines):
+                try:
+                    size = self._current().st_size
+                    if size and size + len(lines[i]) > self.max_bytes:
+                        size = self._rotate(len(lines[i])).st_size
+                except OSError as e:
+                    raise DecisionLogError(f"cannot write the decision log {self.path}: "
+                                           f"{e.strerror or e}") from None
+                j, room = i, self.max_bytes - size
+                while j < len(lines) and (j == i or len(lines[j]) <= room):
+                    room -= len(lines[j])
+                    j += 1
+                self._append(b"".join(lines[i:j]), checked=True)
+                i = j
+
+    def _append(self, data: bytes, checked: bool = False) -> None:
+        """One ``os.write`` of ``data`` (under ``_lock``)."""
+        try:
+            if not checked:
+                self._current()
+            if self._torn:
+                data = b"\n" + data
+            n = os.write(self._fd, data)
+            if n != len(data):
+                self._torn = True
+                raise OSError(f"only {n} of {len(data)} bytes written (is the disk full?)")
+            self._torn = False
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError as e:
+            raise DecisionLogError(f"cannot write the decision log {self.path}: "
+                                   f"{e.strerror or e}") from None
 
     def _forked(self) -> None:
         with _FORK_LOCK:
@@ -320,3 +342,17 @@ def read(path: str | os.PathLike, *, rotated: bool = False,
                         bad(str(f), lineno, str(e))
                     continue
                 yield rec
+
+
+def log_outcomes(sink: Sink, book, name: str, ids: Iterable[str], facts: Iterable[Any], results: Iterable[Any]) -> None:
+    """Log a batch's decisions: one record per result that is not None (errors are not
+    decisions), with its id; a ``DecisionLog`` writes them all in one ``write``."""
+    recs = [record(book, name, f, r, i) for i, f, r in zip(ids, facts, results) if r is not None]
+    if not recs:
+        return
+    many = getattr(sink, "record_many", None)
+    if many is not None:
+        many(recs)
+    else:
+        for r in recs:
+            sink(r)
