@@ -367,7 +367,7 @@ def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, table
         if out_fmt == "parquet" else ()
     header = batch_formats.csv_header(book, decision, keep) if out_fmt == "csv" else b""
     log = open_logs(book, decision_log, decision_log_max, decision_log_backups, archive_dir)
-    log = (log, "stdin" if cases == "-" else cases) if log is not None else None
+    log = (log, "stdin" if cases == "-" else os.path.basename(cases)) if log is not None else None
     out = Output(output, _input_stat(cases), resume, header)
     show_bar = sys.stderr.isatty() and source.total
     failed, done = out.failed, out.done

@@ -168,7 +168,7 @@ class DecisionLog:
     record = __call__
 
     def record_many(self, recs: Iterable[Mapping[str, Any]]) -> None:
-        """Several records, in as few ``write``\s as rotation allows (one without it);
+        """Several records, in as few writes as rotation allows (one without it);
         each a whole line, with the same guarantees."""
         lines = [encode(r) for r in recs]
         if lines:
