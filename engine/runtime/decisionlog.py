@@ -42,6 +42,7 @@ import os
 import threading
 import uuid
 from decimal import Decimal
+from json.encoder import c_make_encoder, encode_basestring
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -58,14 +59,16 @@ class DecisionLogError(DecideError, OSError):
 
 
 # --------------------------------------------------------------------------- the record
-def record(book, name: str, facts: Mapping[str, Any], result, id: str | None = None) -> dict:
-    """The log record of one decision (``result``, decided by ``book`` on ``facts``)."""
+def record(book, name: str, facts: Mapping[str, Any], result, id: str | None = None,
+           time: str | None = None) -> dict:
+    """The log record of one decision (``result``, decided by ``book`` on ``facts``);
+    ``time`` (ISO 8601) defaults to now."""
     version = result.version if result.version is not None else book.version
     label = version.rpartition("+")[0] or None
     as_of = getattr(result, "as_of", None)
     if "decision" in facts:
         facts = {k: v for k, v in facts.items() if k != "decision"}
-    return {"time": _dt.datetime.now(_UTC).isoformat(), "id": id or uuid.uuid4().hex, "decision": name,
+    return {"time": time or _dt.datetime.now(_UTC).isoformat(), "id": id or uuid.uuid4().hex, "decision": name,
             "version": version, "label": label,
             "as_of": as_of.isoformat() if hasattr(as_of, "isoformat") else as_of,
             "engine": book.engine, "facts": facts,
@@ -117,12 +120,17 @@ def _slow(o: Any) -> str:
     return _slow(_other(o))
 
 
+_C_ENCODE = c_make_encoder(None, _default, encode_basestring, None, ": ", ", ", False, False, False) \
+    if c_make_encoder is not None else None  # json.dumps's own C encoder, made once
+
+
 def encode(rec: Mapping[str, Any]) -> bytes:
     """One record as one line of UTF-8 (with its ``\\n``), written as the case JSON is
     (``decide.app.casejson.dumps(..., pretty=False)``: Decimals digit for digit,
     non-ASCII text as is); a ``\\n`` inside text is escaped, so a line is a line."""
     try:
-        text = json.dumps(rec, ensure_ascii=False, default=_default)
+        text = "".join(_C_ENCODE(rec, 0)) if _C_ENCODE is not None else \
+            json.dumps(rec, ensure_ascii=False, default=_default, allow_nan=False)
     except (_Exact, ValueError, TypeError):  # a fraction, NaN, a key json refuses: the exact encoder
         text = _slow(rec)
     return (text + "\n").encode("utf-8", "backslashreplace")  # a lone surrogate as its JSON escape
@@ -347,7 +355,8 @@ def read(path: str | os.PathLike, *, rotated: bool = False,
 def log_outcomes(sink: Sink, book, name: str, ids: Iterable[str], facts: Iterable[Any], results: Iterable[Any]) -> None:
     """Log a batch's decisions: one record per result that is not None (errors are not
     decisions), with its id; a ``DecisionLog`` writes them all in one ``write``."""
-    recs = [record(book, name, f, r, i) for i, f, r in zip(ids, facts, results) if r is not None]
+    now = _dt.datetime.now(_UTC).isoformat()  # a piece of a batch is decided within milliseconds
+    recs = [record(book, name, f, r, i, now) for i, f, r in zip(ids, facts, results) if r is not None]
     if not recs:
         return
     many = getattr(sink, "record_many", None)
