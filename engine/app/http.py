@@ -23,7 +23,10 @@ The Rulebook swaps a reloaded version in whole, so no request sees half a table 
 and refuses a rule set that lacks a decision in service (a workbook missing or
 half-saved) unless the reload says ``allow_removed``.  Every answer carries the
 rule-set version in a ``Decide-Version`` header: for a decision, the version that
-decided it (also the body's ``"version"``).
+decided it (also the body's ``"version"``) — and an ``X-Request-Id`` header: the
+request's own (1–200 visible ASCII characters) or a generated uuid4 hex, the id under
+which ``decision_log`` (a sink, ``decide.DecisionLog``) logs the decision.  ``archive``
+(a directory) keeps every version put into service (``runtime/archive.py``).
 """
 from __future__ import annotations
 
