@@ -36,7 +36,6 @@ import os
 import re
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -45,6 +44,7 @@ from decide.app import casejson, page
 from decide.app.http_security import Access
 from decide.app.reloading import POLL, Stamp, Watch, fingerprint
 from decide.model.errors import did_you_mean
+from decide.runtime.decisionlog import new_id
 
 MAX_BODY = casejson.MAX_BYTES
 
@@ -246,7 +246,7 @@ class Service:
         route, decision, outcome = "other", "", None
         rid = environ.get("HTTP_X_REQUEST_ID", "")
         if not _REQUEST_ID.fullmatch(rid):
-            rid = uuid.uuid4().hex
+            rid = new_id()
         try:
             if (why := self.access.host_refused(environ)):
                 raise _err(421, why)
