@@ -388,3 +388,30 @@ def test_one_workbook_file_is_archived_and_loads_again(tmp_path):
     where = decide.archive(book, tmp_path / "a")
     assert (where / "purchase_restriction.xlsx").read_bytes() == (TABLES / "purchase_restriction.xlsx").read_bytes()
     assert decide.load(where).version == book.version
+
+
+def test_http_answers_500_when_the_log_cannot_be_written(tmp_path):
+    from waitress import create_server
+
+    from decide.app.http import Service
+    app = Service(decide.load(TABLES), decision_log=decide.DecisionLog("/dev/full"))
+    srv = create_server(app, host="127.0.0.1", port=0, threads=2)
+    t = threading.Thread(target=lambda: _quietly(srv.run), daemon=True)
+    t.start()
+    try:
+        status, headers, body = request(srv.effective_port, "POST", f"/decide/{DECISION}", CASE,
+                                        {"X-Request-Id": "x" * 201})
+        assert status == 500 and body["error"]["message"] == "the decision could not be written to the decision log"
+        assert len(headers["X-Request-Id"]) == 32  # not the client's: over 200 characters
+        assert request(srv.effective_port, "POST", f"/decide/{DECISION}", {"category": "x"})[0] == 400
+    finally:
+        srv.close()
+        t.join(5)
+        app.close()
+
+
+def _quietly(run):
+    try:
+        run()
+    except OSError:  # the socket closed under select() at shutdown
+        pass
