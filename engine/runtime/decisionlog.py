@@ -52,6 +52,7 @@ from decide.model.values import to_json
 Sink = Callable[[dict], Any]
 _UTC = _dt.timezone.utc
 _FORK_LOCK = threading.Lock()
+_PLAIN = frozenset({str, int, bool, type(None)})  # written as they are: no to_json needed
 
 
 class DecisionLogError(DecideError, OSError):
@@ -83,7 +84,7 @@ def record(book, name: str, facts: Mapping[str, Any], result, id: str | None = N
             "version": version, "label": label,
             "as_of": as_of.isoformat() if hasattr(as_of, "isoformat") else as_of,
             "engine": book.engine, "facts": facts,
-            "outputs": {k: to_json(v) for k, v in result.outputs.items()},
+            "outputs": {k: v if v.__class__ in _PLAIN else to_json(v) for k, v in result.outputs.items()},
             "fired": [{"table": f.table, "rule": f.rule} for f in result.fired]}
 
 
