@@ -415,3 +415,21 @@ def _quietly(run):
         run()
     except OSError:  # the socket closed under select() at shutdown
         pass
+
+
+def test_a_log_is_a_corpus_for_decide_diff(tmp_path):
+    tables = copy_tables(tmp_path)
+    log = tmp_path / "d.jsonl"
+    book = decide.load(TABLES, decision_log=decide.DecisionLog(log))
+    member = {"kyc_status": "approved", "months_of_use": 3, "use_count": 3, "late_payment_count": 0,
+              "unpaid_balance_yen": 0}
+    for spent in (1000, 4000, 6000):
+        book.decide("card_eligibility", {**member, "total_spent_yen": spent})
+    book.decide(DECISION, CASE)
+    edit_first_cell(tables, "TrackRecordSpend", ">= 5000")
+    p = subprocess.run([DECIDE, "diff", TABLES, tables, "--cases", log, "--format", "json"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1, p.stderr
+    decisions = json.loads(p.stdout)["decisions"]
+    assert decisions["card_eligibility"]["evaluated"] == 3
+    assert [c["case"]["total_spent_yen"] for c in decisions["card_eligibility"]["changed"]] == [4000]
