@@ -10,8 +10,11 @@
   as the sink (the record without the writing): decisions/s;
 - batch: ``decide batch`` on N JSON Lines purchase cases, ``--workers 1`` and ``2``,
   without and with ``--decision-log`` (the log's lines counted after each run);
+- wsgi: the HTTP service's application (``decide.app.http.Service``) called in this
+  process by 8 threads, no sockets: CPU time per request without and with the log;
 - http: ``decide serve --workers 1`` and ``--workers 2`` under 32 keep-alive clients
-  (bench_http's client), without and with ``--decision-log``.
+  (bench_http's client), without and with ``--decision-log``: requests/s and the
+  server's CPU time per request (user + system of all its processes).
 
 Rounds are interleaved and the best of each kept, so a busy machine slows both alike.
 """
@@ -95,6 +98,38 @@ def batch(n: int, rounds: int, tmp: Path) -> None:
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
+def wsgi(rounds: int, tmp: Path) -> None:
+    import io
+    import threading
+    from decide.app.http import Service
+    from decide.atone import tables_dir
+    body = bench_http.BODY
+    book = decide.load(tables_dir())
+    apps = {"no log": Service(book, metrics=False),
+            "DecisionLog": Service(book, metrics=False, decision_log=decide.DecisionLog(tmp / "wsgi.jsonl"))}
+
+    def environ():
+        return {"REQUEST_METHOD": "POST", "PATH_INFO": "/decide/purchase_restriction", "HTTP_HOST": "localhost",
+                "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+
+    def run(app, n):
+        for _ in range(n):
+            app(environ(), lambda status, headers: None)
+    best = {}
+    for _ in range(rounds):
+        for k, app in apps.items():
+            threads = [threading.Thread(target=run, args=(app, 1000)) for _ in range(8)]
+            t0 = time.process_time()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            best[k] = min(best.get(k, float("inf")), (time.process_time() - t0) / 8000)
+    a, b = best["no log"], best["DecisionLog"]
+    print(f"wsgi, 8 threads in process: no log {a * 1e6:.1f} µs CPU a request; DecisionLog {b * 1e6:.1f} µs "
+          f"(+{(b - a) * 1e6:.1f} µs, {b / a:.2f}× the CPU); load average {os.getloadavg()[0]:.1f}", flush=True)
+
+
 def _tree_cpu(pid: int) -> float:
     """User + system CPU seconds of a process and its children (the server's workers)."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -151,7 +186,7 @@ def http(seconds: float, rounds: int, tmp: Path) -> None:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["api", "batch", "http"])
+    ap.add_argument("--only", choices=["api", "batch", "wsgi", "http"])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--lines", type=int, default=200_000)
     ap.add_argument("--duration", type=float, default=5.0)
@@ -163,6 +198,8 @@ def main():
             api(a.rounds, Path(d))
         if a.only in (None, "batch"):
             batch(a.lines, a.rounds, Path(d))
+        if a.only in (None, "wsgi"):
+            wsgi(a.rounds, Path(d))
         if a.only in (None, "http"):
             http(a.duration, a.rounds, Path(d))
 
