@@ -433,3 +433,18 @@ def test_a_log_is_a_corpus_for_decide_diff(tmp_path):
     decisions = json.loads(p.stdout)["decisions"]
     assert decisions["card_eligibility"]["evaluated"] == 3
     assert [c["case"]["total_spent_yen"] for c in decisions["card_eligibility"]["changed"]] == [4000]
+
+
+def test_a_symbolic_link_or_a_device_is_written_in_place_never_rotated(tmp_path, book):
+    real, link = tmp_path / "real.jsonl", tmp_path / "link.jsonl"
+    real.write_bytes(b'{"id": "cut')  # a torn tail: recovery is for a regular file at PATH only
+    link.symlink_to(real)
+    log = decide.DecisionLog(link, max_bytes=10, backups=2)
+    for i in range(3):
+        book.decide(DECISION, CASE, decision_log=log, id=str(i))
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["link.jsonl", "real.jsonl"]
+    assert [r["id"] for r in decisionlog.read(real)] == ["1", "2"]  # "0" ended the torn line: unparseable
+    null = decide.DecisionLog("/dev/null", max_bytes=10)
+    null({"id": "x"})
+    null({"id": "y"})
+    assert os.path.exists("/dev/null") and not os.path.exists("/dev/null.1")

@@ -39,8 +39,9 @@ import datetime as _dt
 import fcntl
 import json
 import os
-import threading
 import random as _random
+import stat
+import threading
 from decimal import Decimal
 from json.encoder import c_make_encoder, encode_basestring
 from pathlib import Path
@@ -195,7 +196,7 @@ class DecisionLog:
             self.write(lines)
 
     def write(self, lines: list[bytes]) -> None:
-        """Append encoded lines (each ending in ``\n``), as many per ``os.write`` as fit
+        """Append encoded lines (each ending in a newline), as many per ``os.write`` as fit
         before ``max_bytes`` (rotating when the next would pass it; a line longer than
         ``max_bytes`` goes whole into a file of its own).  Raises ``DecisionLogError``."""
         if self._pid != os.getpid():  # forked: the parent's lock and descriptor are not ours
@@ -208,7 +209,7 @@ class DecisionLog:
             while i < len(lines):
                 try:
                     size = self._current().st_size
-                    if size and size + len(lines[i]) > self.max_bytes:
+                    if size and size + len(lines[i]) > self.max_bytes and self._regular:
                         size = self._rotate(len(lines[i])).st_size
                 except OSError as e:
                     raise DecisionLogError(f"cannot write the decision log {self.path}: "
@@ -269,10 +270,18 @@ class DecisionLog:
         self._fd = fd
         st = os.fstat(fd)
         self._ino = (st.st_dev, st.st_ino)
-        if recover and st.st_size:
-            with self._flock():
-                if not _ends_with_newline(self.path):
-                    os.write(fd, b"\n")
+        try:  # rotation and recovery only for a regular file at PATH itself: never a device,
+            # a pipe, or a symbolic link (renaming /dev/stdout would rename the link)
+            self._regular = stat.S_ISREG(os.lstat(self.path).st_mode)
+        except OSError:
+            self._regular = False
+        if recover and st.st_size and self._regular:
+            try:
+                with self._flock():
+                    if not _ends_with_newline(self.path):
+                        os.write(fd, b"\n")
+            except OSError as e:
+                raise DecisionLogError(f"cannot write the decision log {self.path}: {e.strerror or e}") from None
 
     def _current(self) -> os.stat_result:
         """The stat of ``path`` once this writer holds that very file (reopened if another
@@ -294,7 +303,7 @@ class DecisionLog:
     def _rotate(self, incoming: int) -> os.stat_result:
         with self._flock():
             st = self._current()  # another process may have rotated while we waited
-            if not (st.st_size and st.st_size + incoming > self.max_bytes):
+            if not (st.st_size and st.st_size + incoming > self.max_bytes and self._regular):
                 return st
             for i in range(self.backups - 1, 0, -1):
                 src = f"{self.path}.{i}"
