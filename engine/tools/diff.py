@@ -176,8 +176,7 @@ def _policy(t: Table) -> str:
 
 # --------------------------------------------------------------------------- cases
 def read_corpus(path: str | os.PathLike) -> Iterable[tuple[str, Optional[str], dict]]:
-    """(source, decision or None, facts) for every line of a JSONL file: a case with an
-    optional "decision" key, or a decision log's line (its "decision" and "facts")."""
+    """(source, decision or None, facts) for every line of a JSONL file."""
     with open(path, encoding="utf-8") as fh:
         for i, line in enumerate(fh, 1):
             line = line.strip()
@@ -186,9 +185,6 @@ def read_corpus(path: str | os.PathLike) -> Iterable[tuple[str, Optional[str], d
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError(f"{path}: line {i} is not a JSON object of facts")
-            if isinstance(obj.get("facts"), dict) and isinstance(obj.get("decision"), str):
-                yield f"line {i}", obj["decision"], obj["facts"]  # a decision log's line (docs/operations.md)
-                continue
             d = obj.pop("decision", None)
             yield f"line {i}", d, obj
 
