@@ -33,9 +33,10 @@ import click
 
 from decide.app import batch_formats, casejson
 from decide.app.casejson import EXIT_FAIL, CaseJSONError
-from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook
+from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook, log_options, open_logs
 from decide.model.errors import CaseError, did_you_mean
 from decide.runtime.batch import check_columns
+from decide.runtime.decisionlog import DecisionLogError
 
 class WriteFailed(Exception):
     """The output could not be written: ``str()`` is the CLI's line."""
@@ -260,25 +261,27 @@ class Sink:
 
 # --------------------------------------------------------------------------- worker processes
 _WORK: tuple = ()
+_LOG = None
 
 
-def _init_worker(*args) -> None:
-    global _WORK
-    _WORK = args
+def _init_worker(log, *args) -> None:
+    global _WORK, _LOG
+    _WORK, _LOG = args, log
 
 
 def _work(piece):
-    return batch_formats.decide_piece(*_WORK, piece)
+    return batch_formats.decide_piece(*_WORK, piece, log=_LOG)
 
 
-def decided(pieces, workers: int, args: tuple):
+def decided(pieces, workers: int, args: tuple, log=None):
     """(piece, its output, how many failed) for each piece, in input order: in this
-    process, or in ``workers`` processes with at most 2 pieces each in flight."""
+    process, or in ``workers`` processes with at most 2 pieces each in flight.
+    ``log``: (decision log, input name), written by whichever process decides."""
     if workers <= 1:
         for piece in pieces:
-            yield (piece, *batch_formats.decide_piece(*args, piece))
+            yield (piece, *batch_formats.decide_piece(*args, piece, log=log))
         return
-    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=args)
+    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(log, *args))
     pending: deque = deque()
     try:
         for piece in pieces:
@@ -314,7 +317,9 @@ FORMAT_CHOICE = click.Choice(batch_formats.FORMATS)
               help="An input column carried to every output row (an id), not a fact; repeatable.")
 @TABLES_OPT
 @ENGINE_OPT
-def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, tables, engine_name):
+@log_options
+def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, tables, engine_name,
+          decision_log, decision_log_max, decision_log_backups, archive_dir):
     """Decide every case of a file (JSON Lines, CSV or Parquet); one result row per
     input line, in order.
 
@@ -328,6 +333,7 @@ def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, table
       decide batch cases.jsonl --decision card_eligibility -o results.jsonl
       decide batch cases.jsonl -d card_eligibility -o results.jsonl --resume
       decide batch cases.parquet -d card_eligibility -o results.parquet --workers 4
+      decide batch cases.jsonl -d card_eligibility -o out.jsonl --decision-log decisions.jsonl
     """
     in_fmt = batch_formats.format_of(cases, in_fmt)
     out_fmt = batch_formats.format_of(output, out_fmt)
@@ -360,6 +366,8 @@ def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, table
     kept = batch_formats.kept_fields(in_fmt, keep, source._file.schema_arrow if in_fmt == "parquet" else None) \
         if out_fmt == "parquet" else ()
     header = batch_formats.csv_header(book, decision, keep) if out_fmt == "csv" else b""
+    log = open_logs(book, decision_log, decision_log_max, decision_log_backups, archive_dir)
+    log = (log, "stdin" if cases == "-" else os.path.basename(cases)) if log is not None else None
     out = Output(output, _input_stat(cases), resume, header)
     show_bar = sys.stderr.isatty() and source.total
     failed, done = out.failed, out.done
@@ -368,14 +376,14 @@ def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, table
         sink = Sink(out, out_fmt, book, decision, header, kept)
         with click.progressbar(length=source.total or 0, file=sys.stderr, label="deciding") if show_bar \
                 else _NullBar() as bar:
-            for piece, data, bad, n in decided(source.pieces(), workers, args):
+            for piece, data, bad, n in decided(source.pieces(), workers, args, log):
                 sink.write(data)
                 failed += bad
                 done += n
                 bar.update(source.cost(piece))
         sink.close()
         out.commit()
-    except WriteFailed as e:
+    except (WriteFailed, DecisionLogError) as e:
         out.abandon()
         fail(str(e))
     except KeyboardInterrupt:

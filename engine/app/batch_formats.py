@@ -28,6 +28,7 @@ from decide.model.errors import CaseError, EvaluationError
 from decide.model.ir import Type
 from decide.model.values import to_json
 from decide.runtime.batch import FIRED, VERSION, Outcome, decide_rows, fired_names
+from decide.runtime.decisionlog import log_outcomes
 
 FORMATS = ("jsonl", "csv", "parquet")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
@@ -209,12 +210,14 @@ def _items(in_fmt: str, piece) -> Iterator[tuple[int, Any]]:
 
 
 def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after: int, keep,
-                 piece) -> tuple[Any, int, int]:
+                 piece, log=None) -> tuple[Any, int, int]:
     """(the output of a piece in ``out_fmt``, how many of its lines failed, how many
     lines it held); lines numbered ``after`` or less are left out (resuming); ``keep``:
-    the input columns carried to the output (``kept_fields``), not facts."""
+    the input columns carried to the output (``kept_fields``), not facts; ``log``:
+    (a decision log sink, the input's name), each decision logged as ``name:line``
+    before the piece's output is returned."""
     if out_fmt == "jsonl":
-        return _jsonl_piece(book, decision, in_fmt, columns, after, keep, piece)
+        return _jsonl_piece(book, decision, in_fmt, columns, after, keep, piece, log)
     fields = book.ir.fields
     lines, inputs, early = [], [], {}
     kept: dict[str, list] = {k: [] for k in keep}
@@ -234,6 +237,8 @@ def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after:
     decided = iter(decide_rows(book, decision, good))
     outcomes = [Outcome(None, early[i]) if i in early else next(decided) for i in range(len(inputs))]
     failed = sum(o.error is not None for o in outcomes)
+    if log is not None:
+        log_outcomes(log[0], book, decision, (f"{log[1]}:{n}" for n in lines), inputs, (o.result for o in outcomes))
     if out_fmt == "csv":
         return csv_rows(book, decision, lines, outcomes, kept), failed, len(lines)
     import pyarrow as pa
@@ -246,18 +251,23 @@ def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after:
     return batch, batch.num_rows - batch.column(batch.num_columns - 1).null_count, len(lines)
 
 
-def _jsonl_piece(book, decision: str, in_fmt: str, columns, after: int, keep, piece) -> tuple[bytes, int, int]:
+def _jsonl_piece(book, decision: str, in_fmt: str, columns, after: int, keep, piece,
+                 log=None) -> tuple[bytes, int, int]:
     """``decide_piece`` into JSON Lines: each row ``Result.to_dict()`` (through
     ``casejson.result_json``) or ``{"error": ...}``, then ``"line"`` and the kept columns."""
     fields, decide, result_json = book.ir.fields, book.decide, casejson.result_json
     kept: dict[str, list] = {k: [] for k in keep}
     rows, failed = [], 0
+    logged: list = []  # (line, facts, result) for the decision log
     for lineno, payload in _items(in_fmt, piece):
         if lineno <= after:
             continue
         error = None
         try:
-            result = decide(decision, _facts(in_fmt, payload, columns, fields, keep))
+            facts = _facts(in_fmt, payload, columns, fields, keep)
+            result = decide(decision, facts)
+            if log is not None:
+                logged.append((lineno, facts, result))
         except (CaseJSONError, CaseError, EvaluationError) as e:
             error, failed = e.to_dict(), failed + 1
         if keep:
@@ -270,6 +280,9 @@ def _jsonl_piece(book, decision: str, in_fmt: str, columns, after: int, keep, pi
             rows.append(result_json(result, b", " + casejson.dumps(tail, pretty=False)[1:-1].encode("utf-8")))
         else:
             rows.append(result_json(result, b', "line": %d' % lineno))
+    if logged:
+        log_outcomes(log[0], book, decision, (f"{log[1]}:{n}" for n, _, _ in logged),
+                     (f for _, f, _ in logged), (r for _, _, r in logged))
     rows.append(b"")
     return b"\n".join(rows) if len(rows) > 1 else b"", failed, len(rows) - 1
 

@@ -15,7 +15,7 @@ import click
 
 from decide.app import casejson
 from decide.app.casejson import EXIT_FAIL, EXIT_OK, CaseJSONError
-from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook
+from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook, log_options, open_logs
 from decide.model.errors import CaseError, EvaluationError
 
 
@@ -239,8 +239,10 @@ def tables_cmd(directory, fmt, source_of):
 @click.option("--access-log", is_flag=True, help="One JSON line per request on stderr.")
 @click.option("--server", "server_name", type=click.Choice(["waitress", "gunicorn"]), default=None,
               help="HTTP server (default: waitress for 1 worker, gunicorn for more).")
+@log_options
 def serve_cmd(tables, engine_name, host, port, workers, threads, watch, admin_token_file, token_file,
-              allowed_hosts, max_body, connection_limit, idle_timeout, access_log, server_name):
+              allowed_hosts, max_body, connection_limit, idle_timeout, access_log, server_name,
+              decision_log, decision_log_max, decision_log_backups, archive_dir):
     """Serve decisions over HTTP (JSON in, JSON out).
 
     \b
@@ -250,6 +252,7 @@ def serve_cmd(tables, engine_name, host, port, workers, threads, watch, admin_to
     \b
     Example:
       decide serve --port 8080 --watch 2 --workers 2
+      decide serve --decision-log decisions.jsonl --decision-log-max 100M --archive archive/
       curl -s localhost:8080/decide/purchase_restriction -H 'Content-Type: application/json' \\
            -d '{"category": "gift_card", "amount_yen": 5000}'
     """
@@ -263,11 +266,12 @@ def serve_cmd(tables, engine_name, host, port, workers, threads, watch, admin_to
     except TokenError as e:
         fail(str(e))
     book = load_rulebook(tables, engine_name)
+    log = open_logs(book, decision_log, decision_log_max, decision_log_backups, archive_dir)
     limits = Limits(connection_limit=connection_limit, idle_timeout=idle_timeout, max_body=max_body)
     try:
         serve(book, host=host, port=port, threads=threads, watch=watch,
               ready=lambda msg: click.echo(msg, err=True), access=access, limits=limits,
-              workers=workers, server=server_name, access_log=access_log)
+              workers=workers, server=server_name, access_log=access_log, decision_log=log, archive=archive_dir)
     except OSError as e:
         fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
     except KeyboardInterrupt:

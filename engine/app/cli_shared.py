@@ -44,3 +44,52 @@ def load_rulebook(tables: str | None, engine_name: str = "native") -> decide.Rul
         fail(f"{n} error{'s' if n != 1 else ''} in the workbooks under {path}; nothing was loaded")
     except (ImportError, RuntimeError) as e:
         fail(str(e))
+
+
+# --------------------------------------------------------------------------- decision log, archive
+class _Size(click.ParamType):
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B")
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text[:-1] if scale > 1 else text
+        if not digits.isdigit():
+            self.fail(f"{value!r} is not a size: bytes, or a number with K, M or G (e.g. 100M)", param, ctx)
+        return int(digits) * scale
+
+
+def log_options(f):
+    """--decision-log PATH, its rotation, and --archive DIR (serve and batch)."""
+    for opt in reversed((
+        click.option("--decision-log", "decision_log", type=click.Path(dir_okay=False), default=None,
+                     metavar="PATH", help="Append one JSON line per decision to PATH (docs/operations.md)."),
+        click.option("--decision-log-max", "decision_log_max", type=_Size(), default="0", show_default=True,
+                     help="Rotate the decision log when it would pass this size (e.g. 100M; 0: never)."),
+        click.option("--decision-log-backups", "decision_log_backups", type=click.IntRange(1, 1000), default=5,
+                     show_default=True, help="Rotated files kept: PATH.1 … PATH.N."),
+        click.option("--archive", "archive_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+                     help="Archive every version put into service in DIR/<version>/ (for decide replay)."),
+    )):
+        f = opt(f)
+    return f
+
+
+def open_logs(book, decision_log: str | None, max_bytes: int, backups: int, archive_dir: str | None):
+    """The ``DecisionLog`` (or None), after archiving the version in service; exit 2 with
+    one line if either cannot be written."""
+    from decide.runtime.archive import ArchiveError, put
+    from decide.runtime.decisionlog import DecisionLog, DecisionLogError
+    if archive_dir:
+        try:
+            put(book, archive_dir)
+        except ArchiveError as e:
+            fail(str(e))
+    if not decision_log:
+        return None
+    try:
+        return DecisionLog(decision_log, max_bytes=max_bytes, backups=backups)
+    except DecisionLogError as e:
+        fail(str(e))

@@ -23,7 +23,10 @@ The Rulebook swaps a reloaded version in whole, so no request sees half a table 
 and refuses a rule set that lacks a decision in service (a workbook missing or
 half-saved) unless the reload says ``allow_removed``.  Every answer carries the
 rule-set version in a ``Decide-Version`` header: for a decision, the version that
-decided it (also the body's ``"version"``).
+decided it (also the body's ``"version"``) — and an ``X-Request-Id`` header: the
+request's own (1–200 visible ASCII characters) or a generated uuid4 hex, the id under
+which ``decision_log`` (a sink, ``decide.DecisionLog``) logs the decision.  ``archive``
+(a directory) keeps every version put into service (``runtime/archive.py``).
 """
 from __future__ import annotations
 
@@ -36,11 +39,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from decide import CaseError, EvaluationError, Rulebook, WorkbookError
+from decide import CaseError, DecisionLogError, EvaluationError, Rulebook, WorkbookError
 from decide.app import casejson, page
 from decide.app.http_security import Access
 from decide.app.reloading import POLL, Stamp, Watch, fingerprint
 from decide.model.errors import did_you_mean
+from decide.runtime.decisionlog import new_id
 
 MAX_BODY = casejson.MAX_BYTES
 
@@ -90,8 +94,11 @@ class Service:
     def __init__(self, rulebook: Rulebook, watch: float | None = None, *, access: Access | None = None,
                  max_body: int = MAX_BODY, metrics: bool = True,
                  access_log: Callable[[str], None] | None = None, stamp: Stamp | None = None,
-                 start: bool = True):
+                 start: bool = True, decision_log=None, archive: str | None = None):
         self.book = rulebook
+        self.decision_log, self.archive = decision_log, archive
+        if archive:
+            self._archive(initial=True)
         self.access = access or Access()
         self.max_body = min(max_body, casejson.MAX_BYTES)
         self.access_log = access_log
@@ -248,14 +255,30 @@ class Service:
         self._failure = None  # the workbooks load again (with a stamp: bump clears the shared one)
         if self.watching and fingerprint(self.root) == fp:
             self.watching.succeeded()
+        if self.archive:
+            self._archive()
         if self.metrics:
             self.metrics.reloaded(True)
             self.metrics.serving(self.version, self.book.engine)
+
+    def _archive(self, initial: bool = False):
+        """Put the version in service into the archive (``runtime/archive.py``); at
+        start a failure is raised (nothing is served), after a reload it is printed."""
+        from decide.runtime.archive import ArchiveError, put
+        try:
+            put(self.book, self.archive)
+        except ArchiveError as e:
+            if initial:
+                raise
+            print(f"decide serve: {e}", flush=True)
 
     # -- the WSGI entry point
     def __call__(self, environ, start_response):
         t0 = time.perf_counter()
         route, decision, outcome = "other", "", None
+        rid = environ.get("HTTP_X_REQUEST_ID", "")
+        if not _REQUEST_ID.fullmatch(rid):
+            rid = new_id()
         try:
             if (why := self.access.host_refused(environ)):
                 raise _err(421, why)
@@ -285,7 +308,7 @@ class Service:
                 reply = self._page(environ, method, path)
             elif handler == "_decide":
                 facts = self._body(environ, required=True)
-                decision, reply = self._decide(name, facts)
+                decision, reply = self._decide(name, facts, rid)
                 outcome = "decided"
             else:
                 reply = getattr(self, handler)(environ)
@@ -302,21 +325,21 @@ class Service:
             data = casejson.dumps(reply.body, pretty=False).encode("utf-8")
             headers = headers + [("Content-Type", _JSON)]
         version = reply.version or self.book.version
-        start_response(_STATUS[status], headers + _COMMON + [("Decide-Version", version),
+        start_response(_STATUS[status], headers + _COMMON + [("Decide-Version", version), ("X-Request-Id", rid),
                                                              ("Content-Length", str(len(data)))])
         seconds = time.perf_counter() - t0
         if self.metrics:
             self.metrics.request(route, decision, status, outcome, seconds)
         if self.access_log:
-            self._log(environ, status, decision, seconds, len(data))
+            self._log(environ, status, decision, seconds, len(data), rid)
         return [data]
 
-    def _log(self, environ, status, decision, seconds, size):
+    def _log(self, environ, status, decision, seconds, size, rid=None):
         self.access_log(json.dumps({
             "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
             "pid": os.getpid(), "method": environ.get("REQUEST_METHOD", "")[:16],
             "path": environ.get("PATH_INFO", "")[:200], "status": status, "decision": decision or None,
-            "ms": round(seconds * 1000, 3), "bytes": size, "client": environ.get("REMOTE_ADDR")}))
+            "ms": round(seconds * 1000, 3), "bytes": size, "client": environ.get("REMOTE_ADDR"), "id": rid}))
 
     # -- the body
     def _body(self, environ, required: bool) -> dict:
@@ -419,7 +442,7 @@ class Service:
         status, content_type, data = page.respond(self.book, method, path, body)
         return Reply(status, data, [("Content-Type", content_type)])
 
-    def _decide(self, name: str | None, facts: dict):
+    def _decide(self, name: str | None, facts: dict, rid: str | None = None):
         given = facts.pop("decision", None)
         if given is not None and not isinstance(given, str):
             raise _err(400, 'the "decision" key is the name of a decision (text)')
@@ -432,11 +455,13 @@ class Service:
             raise _err(404, f'unknown decision "{shown}"{did_you_mean(name[:200], decisions)}',
                        decisions=sorted(decisions))
         try:
-            result = self.book.decide(name, facts)
+            result = self.book.decide(name, facts, decision_log=self.decision_log, id=rid)
         except CaseError as e:
             raise Reply(400, {"error": e.to_dict()}, decision=name) from None
         except EvaluationError as e:
             raise Reply(422, {"error": self._public(e.to_dict())}, decision=name) from None
+        except DecisionLogError:  # decided but not logged: not answered either
+            raise _err(500, "the decision could not be written to the decision log") from None
         return name, Reply(200, casejson.result_json(result), _JSON_HEADER, version=result.version)
 
     # -- no file paths in answers
@@ -455,6 +480,7 @@ class Service:
         return _ABSOLUTE.sub(lambda m: m.group(1) + "…" + os.sep + m.group(2), text)
 
 
+_REQUEST_ID = re.compile(r"[!-~]{1,200}")  # a client's X-Request-Id: visible ASCII, else one is made
 _ABSOLUTE = re.compile(r"(^|[\s\"'(=:])/(?:[^\s\"'/]+/)+([^\s\"'/]*)")
 
 

@@ -58,13 +58,16 @@ def _announce(rulebook: Rulebook, host: str, port: int, workers: int) -> str:
 def serve(rulebook: Rulebook, host: str = "127.0.0.1", port: int = 8080, threads: int = 8,
           watch: float | None = None, ready: Callable[[str], None] | None = None, *,
           access: Access | None = None, limits: Limits = Limits(), workers: int = 1,
-          server: str | None = None, access_log: bool = False):
-    """Serve until SIGTERM or Ctrl-C; returns after the drain."""
+          server: str | None = None, access_log: bool = False, decision_log=None, archive: str | None = None):
+    """Serve until SIGTERM or Ctrl-C; returns after the drain.  ``decision_log``: a sink
+    (``decide.DecisionLog``) every decision is logged to, by every worker;
+    ``archive``: a directory every version put into service is archived in."""
     ready = ready or print
+    logs = {"decision_log": decision_log, "archive": archive}
     if (server or ("gunicorn" if workers > 1 else "waitress")) == "gunicorn":
         return _gunicorn(rulebook, host, port, threads, watch, ready, access, limits, max(workers, 1),
-                         access_log)
-    return _waitress(rulebook, host, port, threads, watch, ready, access, limits, access_log)
+                         access_log, logs)
+    return _waitress(rulebook, host, port, threads, watch, ready, access, limits, access_log, logs)
 
 
 def _log_line(line: str) -> None:
@@ -166,11 +169,11 @@ def _fresh(channel, wait: float = 1.0) -> bool:
     return channel.last_activity == created and time.time() - created < wait
 
 
-def _waitress(rulebook, host, port, threads, watch, ready, access, limits, access_log):
+def _waitress(rulebook, host, port, threads, watch, ready, access, limits, access_log, logs):
     from decide.app.http import Service
 
     app = Service(rulebook, watch=watch, access=access, max_body=limits.max_body,
-                  access_log=_log_line if access_log else None)
+                  access_log=_log_line if access_log else None, **logs)
     sockmap: dict = {}
     srv = _waitress_server(app, limits, threads, sockmap, host=host, port=port)
     ready(_announce(rulebook, getattr(srv, "effective_host", host), getattr(srv, "effective_port", port), 1))
@@ -190,7 +193,7 @@ def _waitress(rulebook, host, port, threads, watch, ready, access, limits, acces
 
 
 # --------------------------------------------------------------------------- gunicorn
-def _gunicorn(rulebook, host, port, threads, watch, ready, access, limits, workers, access_log):
+def _gunicorn(rulebook, host, port, threads, watch, ready, access, limits, workers, access_log, logs):
     state = tempfile.mkdtemp(prefix="decide-serve-")
     os.makedirs(os.path.join(state, "metrics"))
     # multiprocess metrics: the variable must be set before prometheus_client is imported
@@ -205,7 +208,7 @@ def _gunicorn(rulebook, host, port, threads, watch, ready, access, limits, worke
 
     stamp = Stamp(os.path.join(state, "reload"))
     app = Service(rulebook, watch=watch, access=access, max_body=limits.max_body,
-                  access_log=_log_line if access_log else None, stamp=stamp, start=False)
+                  access_log=_log_line if access_log else None, stamp=stamp, start=False, **logs)
 
     def when_ready(arbiter):
         h, p = arbiter.LISTENERS[0].sock.getsockname()[:2]

@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping
 
 from decide.model.errors import CaseError, WorkbookError, did_you_mean
 from decide.model.ir import Book, DecisionService
+from decide.runtime.decisionlog import record as log_record
 from decide.runtime.native import compile_book, compile_validators, source as native_source
 from decide.runtime.result import Result
 
@@ -65,13 +66,14 @@ class Rulebook:
     process for the same bytes (a cache keyed by their SHA-256)."""
 
     def __init__(self, path: str | os.PathLike, *, engine: str = "native",
-                 services: Iterable[DecisionService] | None = None):
+                 services: Iterable[DecisionService] | None = None, decision_log=None):
         if engine not in ENGINES:
             raise ValueError(f'engine must be one of {", ".join(ENGINES)}, not "{engine}"')
         self.path = Path(path)
         self.engine = engine
         self._services = None if services is None else list(services)
         self._lock = threading.Lock()
+        self.decision_log = decision_log  # a sink every decision is logged to (runtime/decisionlog.py)
         self._install(self._compile())
 
     def _compile(self, directory: str | os.PathLike | None = None):
@@ -111,14 +113,19 @@ class Rulebook:
         """The checked IR (``decide.model.ir.Book``) of the version in service."""
         return self._state[0]
 
-    def decide(self, name: str, facts: Mapping[str, Any]) -> Result:
-        """Evaluate decision ``name`` (a decision service or a table) on ``facts``."""
+    def decide(self, name: str, facts: Mapping[str, Any], *, decision_log=None, id: str | None = None) -> Result:
+        """Evaluate decision ``name`` (a decision service or a table) on ``facts``.
+        ``decision_log`` (else the book's, from ``load``) receives the decision's record
+        (``decide.DecisionLog`` or any callable; ``id`` names it, else a uuid4)."""
         state = self._state  # read once: a reload between two reads mixes versions
         try:
             fn = state[1][name]
         except (KeyError, TypeError):
             raise _unknown(name, state[1]) from None
-        return fn(facts, state[4])  # a compiled decision takes the version its Result carries
+        result = fn(facts, state[4])  # a compiled decision takes the version its Result carries
+        if decision_log is not None or self.decision_log is not None:
+            (decision_log or self.decision_log)(log_record(self, name, facts, result, id))
+        return result
 
     @property
     def version(self) -> str:
@@ -172,6 +179,12 @@ class Rulebook:
         if "+" in version:
             (d / LABEL_FILE).write_text(version.partition("+")[0] + "\n", "utf-8")
 
+    def snapshot(self) -> tuple[str, dict[str, bytes]]:
+        """The version in service and the workbooks' bytes it was computed from
+        ({name relative to the tables: bytes}), read together (never of two versions)."""
+        state = self._state
+        return state[4], dict(state[3])
+
     @property
     def decisions(self) -> dict[str, DecisionInfo]:
         return {n: DecisionInfo(n, p.kind, p.inputs, p.outputs, p.tables)
@@ -190,6 +203,7 @@ class Rulebook:
         self.path, self.engine = Path(state["path"]), state["engine"]
         self._services = state["services"]
         self._lock = threading.Lock()
+        self.decision_log = None  # a sink does not travel with the pickle
         files = state["files"]
         version = state.get("version")  # the label file does not travel: the version does
         key = (_digest(files), self.engine, version) if self.engine == "native" and self._services is None \
@@ -340,12 +354,13 @@ def _durable_decider(book: Book, name: str, backend, validate):
 
 
 def load(path: str | os.PathLike = None, *, engine: str = "native",
-         services: Iterable[DecisionService] | None = None) -> Rulebook:
+         services: Iterable[DecisionService] | None = None, decision_log=None) -> Rulebook:
     """Load every workbook under ``path`` (a directory or one .xlsx file).
 
     Raises ``WorkbookError`` listing every problem found.  ``services`` are the
     decision services to offer besides the tables; by default those that installed
-    applications declare under the ``decide.services`` entry point."""
+    applications declare under the ``decide.services`` entry point.  ``decision_log``:
+    a sink that receives every decision of this book (``decide.DecisionLog``)."""
     if path is None:
         raise TypeError("decide.load() needs the directory of the workbooks")
-    return Rulebook(path, engine=engine, services=services)
+    return Rulebook(path, engine=engine, services=services, decision_log=decision_log)
