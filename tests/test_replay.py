@@ -9,7 +9,6 @@ come with the decision-log work)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 import subprocess
@@ -24,6 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import decide
+from decide.runtime import decisionlog
+from decide.runtime.archive import put as put_in_archive
 from decide.app import casejson
 from decide.app.cli import main
 from decide.model.errors import CaseError
@@ -39,34 +40,14 @@ BOOK = decide.load(TABLES)
 
 # --------------------------------------------------------------------------- fixtures
 def log_line(book, decision: str, facts: dict, ident: str, **options) -> str:
-    """One decision log line as the shared contract has it (the lead switches this to
-    the real writer, decide.runtime.decisionlog, when both are merged)."""
+    """One decision log line, written by the real writer's record and encoding."""
     r = book.decide(decision, facts, **options)
-    d = r.to_dict()
-    as_of = getattr(r, "as_of", None)
-    return casejson.dumps({
-        "time": dt.datetime.now(dt.timezone.utc).isoformat(), "id": ident, "decision": decision,
-        "version": r.version, "label": None, "as_of": as_of.isoformat() if as_of else None,
-        "engine": book.engine, "facts": facts, "outputs": d["outputs"],
-        "fired": [{"table": f["table"], "rule": f["rule"]} for f in d["fired"]]}, pretty=False) + "\n"
+    return decisionlog.encode(decisionlog.record(book, decision, facts, r, ident)).decode("utf-8")
 
 
 def archive_tables(archive: Path, tables: Path, book=None) -> Path:
-    """``tables`` copied into ``archive/<version>/`` with a manifest, as the contract says."""
-    book = book or decide.load(tables)
-    d = archive / book.version
-    d.mkdir(parents=True)
-    files = {}
-    for p in sorted(tables.iterdir()):
-        if p.suffix == ".xlsx" or p.name == "VERSION":
-            shutil.copy2(p, d / p.name)
-            files[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
-    from decide.runtime.rulebook import engine_version
-    (d / "manifest.json").write_text(json.dumps({
-        "version": book.version, "label": None, "engine_version": engine_version(),
-        "workbooks": {k: v for k, v in files.items() if k.endswith(".xlsx")},
-        "archived_at": dt.datetime.now(dt.timezone.utc).isoformat()}), encoding="utf-8")
-    return d
+    """The version of ``tables`` put into ``archive`` by the real archive."""
+    return put_in_archive(book or decide.load(tables), archive)
 
 
 def example_cases() -> list[tuple[str, dict]]:
