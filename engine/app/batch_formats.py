@@ -209,10 +209,11 @@ def _items(in_fmt: str, piece) -> Iterator[tuple[int, Any]]:
 
 
 def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after: int, keep,
-                 piece) -> tuple[Any, int, int]:
+                 as_of, piece) -> tuple[Any, int, int]:
     """(the output of a piece in ``out_fmt``, how many of its lines failed, how many
     lines it held); lines numbered ``after`` or less are left out (resuming); ``keep``:
-    the input columns carried to the output (``kept_fields``), not facts."""
+    the input columns carried to the output (``kept_fields``), not facts; ``as_of``:
+    the date every line is decided as of (None: each line's own, else today)."""
     fields = book.ir.fields
     lines, inputs, early = [], [], {}
     kept: dict[str, list] = {k: [] for k in keep}
@@ -229,7 +230,7 @@ def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after:
             _keep(kept, in_fmt, payload, columns, facts)
         inputs.append(facts)
     good = [f for i, f in enumerate(inputs) if i not in early]
-    decided = iter(decide_rows(book, decision, good))
+    decided = iter(decide_rows(book, decision, good, as_of=as_of))
     outcomes = [Outcome(None, early[i]) if i in early else next(decided) for i in range(len(inputs))]
     failed = sum(o.error is not None for o in outcomes)
     if out_fmt == "jsonl":

@@ -40,6 +40,7 @@ from decide import CaseError, EvaluationError, Rulebook, WorkbookError
 from decide.app import casejson, page
 from decide.app.http_security import Access
 from decide.app.reloading import POLL, Stamp, Watch, fingerprint
+from decide.model.asof import parse_as_of
 from decide.model.errors import did_you_mean
 
 MAX_BODY = casejson.MAX_BYTES
@@ -253,7 +254,7 @@ class Service:
                 reply = self._page(environ, method, path)
             elif handler == "_decide":
                 facts = self._body(environ, required=True)
-                decision, reply = self._decide(name, facts)
+                decision, reply = self._decide(name, facts, _as_of_param(environ))
                 outcome = "decided"
             else:
                 reply = getattr(self, handler)(environ)
@@ -379,7 +380,7 @@ class Service:
         status, content_type, data = page.respond(self.book, method, path, body)
         return Reply(status, data, [("Content-Type", content_type)])
 
-    def _decide(self, name: str | None, facts: dict):
+    def _decide(self, name: str | None, facts: dict, as_of=None):
         given = facts.pop("decision", None)
         if given is not None and not isinstance(given, str):
             raise _err(400, 'the "decision" key is the name of a decision (text)')
@@ -392,7 +393,7 @@ class Service:
             raise _err(404, f'unknown decision "{shown}"{did_you_mean(name[:200], decisions)}',
                        decisions=sorted(decisions))
         try:
-            result = self.book.decide(name, facts)
+            result = self.book.decide(name, facts, as_of=as_of)
         except CaseError as e:
             raise Reply(400, {"error": e.to_dict()}, decision=name) from None
         except EvaluationError as e:
@@ -416,6 +417,25 @@ class Service:
 
 
 _ABSOLUTE = re.compile(r"(^|[\s\"'(=:])/(?:[^\s\"'/]+/)+([^\s\"'/]*)")
+
+
+def _as_of_param(environ) -> str | None:
+    """The ``as_of`` query parameter (``/decide/NAME?as_of=2027-01-01``), None when absent;
+    given twice or not a date is a 400."""
+    query = environ.get("QUERY_STRING") or ""
+    if "as_of" not in query:
+        return None
+    from urllib.parse import parse_qs
+    values = parse_qs(query[:2048], keep_blank_values=True).get("as_of")
+    if not values:
+        return None
+    if len(values) > 1:
+        raise _err(400, "the as_of parameter is given twice: give one date, YYYY-MM-DD")
+    try:
+        parse_as_of(values[0])
+    except CaseError as e:
+        raise Reply(400, {"error": {**e.to_dict(), "message": f"the as_of parameter: {e}"}}) from None
+    return values[0]
 
 
 def _is_json(ctype: str) -> bool:

@@ -16,6 +16,7 @@ from decide.model.errors import WorkbookError
 from decide.compile.graph import dependencies, service_plan, table_plan, topo_order
 from decide.model.ir import Book, DecisionService
 from decide.compile.reader import read_directory
+from decide.compile.settings import build_settings, with_as_of
 
 
 def discover_services() -> list[DecisionService]:
@@ -43,6 +44,8 @@ def load_book(path: str | os.PathLike, services: Iterable[DecisionService] | Non
     fields = build_glossary([s for s in sheets if s.kind == "glossary"], c)
     if c.glossary_broken:  # every other sheet names its fields: one error, not one per field
         raise WorkbookError(c.items)
+    fields = with_as_of(fields, c)
+    settings = build_settings([s for s in sheets if s.kind == "settings"], c)
     tables, tests, invariants, ignored = [], [], [], []
     for sh in sheets:
         if sh.kind == "table":
@@ -76,4 +79,5 @@ def load_book(path: str | os.PathLike, services: Iterable[DecisionService] | Non
         plans[t.name] = table_plan(t, ordered, deps, order)
     for s in svc.values():
         plans[s.name] = service_plan(s, ordered, deps, order)
-    return Book(fields, ordered, tuple(tests), tuple(invariants), svc, plans, tuple(ignored))
+    return Book(fields, ordered, tuple(tests), tuple(invariants), svc, plans, tuple(ignored),
+                settings["time_zone"])

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from decide.model.asof import AS_OF, supply, time_zone
 from decide.model.errors import CaseError, WorkbookError, did_you_mean
 from decide.model.ir import Book, DecisionService
 from decide.runtime.native import compile_book, compile_validators, source as native_source
@@ -77,7 +78,8 @@ class Rulebook:
             backend = None
             fns = compile_book(book)
         label = read_label(directory or self.path)
-        return book, fns, backend, files, make_version(_digest(files), label)
+        dated = frozenset(n for n, p in book.decisions.items() if AS_OF in p.inputs)
+        return book, fns, backend, files, make_version(_digest(files), label), (time_zone(book.time_zone), dated)
 
     def _install(self, compiled):
         # One assignment: a thread sees either the old version whole or the new one whole.
@@ -88,16 +90,26 @@ class Rulebook:
         """The checked IR (``decide.model.ir.Book``) of the version in service."""
         return self._state[0]
 
-    def decide(self, name: str, facts: Mapping[str, Any]) -> Result:
-        """Evaluate decision ``name`` (a decision service or a table) on ``facts``."""
+    def decide(self, name: str, facts: Mapping[str, Any], *, as_of=None) -> Result:
+        """Evaluate decision ``name`` (a decision service or a table) on ``facts`` as of
+        the date ``as_of`` (a ``datetime.date`` or ISO text; default: the case's own
+        ``as_of`` fact, else today in the rule set's time zone)."""
         state = self._state  # read once: a reload between two reads mixes versions
         try:
             fn = state[1][name]
         except (KeyError, TypeError):
             raise _unknown(name, state[1]) from None
+        zone, dated = state[5]
+        facts, day = supply(facts, as_of, zone, name in dated)
         result = fn(facts)
         result.version = state[4]
+        result.as_of = day
         return result
+
+    @property
+    def time_zone(self) -> str:
+        """The time zone whose today is the default as-of date (a Settings sheet's, else UTC)."""
+        return self._state[0].time_zone
 
     @property
     def version(self) -> str:
@@ -160,7 +172,7 @@ class Rulebook:
                         target.write_bytes(data)
                     compiled = self._compile(d)
                     if version:
-                        compiled = (*compiled[:4], version)
+                        compiled = (*compiled[:4], version, *compiled[5:])
                 if key:
                     _UNPICKLED[key] = compiled
         self._install(compiled)
