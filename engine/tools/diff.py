@@ -24,6 +24,7 @@ from typing import Any, Iterable, Optional
 
 from decide.tools.analysis import RegionChange, table_diff
 from decide.tools.diff_sheets import SheetEdit, compare_sheets
+from decide.model.asof import AS_OF
 from decide.model.errors import CaseError, EvaluationError
 from decide.model.ir import Book, Field, Loc, RangeTest, Table, Type
 from decide.model.values import Version, show, to_json
@@ -69,10 +70,12 @@ class DiffReport:
     lint_new: Optional[list] = None  # lint findings only the new version has (None: not run,
     # see diff_lint.add_new_lint)
     books: tuple = field(default=(), repr=False, compare=False)  # (old, new) as loaded
+    as_of: tuple = ()  # (old date, new date) every case was decided as of; () = each case's own / today
+    on_the_day: list = field(default_factory=list)  # effective.DatedRule: rules starting/ending on it
 
     @property
     def changed(self) -> bool:
-        return bool(self.tables) or bool(self.sheets) or any(self.cases.values())
+        return bool(self.tables) or bool(self.sheets) or any(self.cases.values()) or bool(self.on_the_day)
 
     def edits(self, kind: str) -> list[SheetEdit]:
         return [e for e in self.sheets if e.kind == kind]
@@ -96,6 +99,8 @@ class DiffReport:
             **{kind: [e.to_dict() for e in self.edits(kind)]
                for kind in ("glossary", "tests", "invariants") if self.edits(kind)},
             **({} if self.lint_new is None else {"lint_new": [d.to_dict() for d in self.lint_new]}),
+            **({"as_of": {"old": self.as_of[0].isoformat(), "new": self.as_of[1].isoformat()},
+                "on_the_day": [r.to_dict() for r in self.on_the_day]} if self.as_of else {}),
         }
 
 
@@ -294,9 +299,11 @@ def generate_cases(books: list[Book], decision: str, n: int, seed: int = 0) -> l
     return cases
 
 
-def _run(rulebook, decision: str, facts: dict):
+def _run(rulebook, decision: str, facts: dict, as_of=None):
+    if as_of is not None:  # every case is decided as of the date asked for, whatever it says
+        facts = {k: v for k, v in facts.items() if k != AS_OF}
     try:
-        return dict(rulebook.decide(decision, facts).outputs)
+        return dict(rulebook.decide(decision, facts, as_of=as_of).outputs)
     except (CaseError, EvaluationError) as e:
         return {"error": str(e)}
     except KeyError as e:
@@ -309,12 +316,22 @@ def _differ(a, b) -> list[str]:
 
 
 def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[int] = None,
-         decision: Optional[str] = None, seed: int = 0) -> DiffReport:
+         decision: Optional[str] = None, seed: int = 0, as_of: Optional[_dt.date] = None,
+         old_as_of: Optional[_dt.date] = None) -> DiffReport:
+    """``as_of``: decide every case as of this date (both sides, unless ``old_as_of``
+    gives the old side's; ``decide diff TABLES --as-of DAY`` compares the day before
+    with the day, on the same tables)."""
     from decide.runtime.rulebook import load
     old_rb, new_rb = load(old_path), load(new_path)
     old, new = old_rb.ir, new_rb.ir
     tables = compare_tables(old, new)
     changed_tables = {t.table for t in tables}
+    old_as_of = old_as_of or as_of
+    on_the_day = []
+    if as_of is not None and old_as_of != as_of:  # what the day itself changes
+        from decide.tools.effective import changes_on
+        on_the_day = changes_on(new, as_of)
+        changed_tables |= {r.table for r in on_the_day}
     out: dict[str, list[CaseChange]] = {}
     evaluated: dict[str, int] = {}
 
@@ -322,7 +339,7 @@ def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[
         if d not in old.decisions or d not in new.decisions:
             return
         evaluated[d] = evaluated.get(d, 0) + 1
-        a, b = _run(old_rb, d, facts), _run(new_rb, d, facts)
+        a, b = _run(old_rb, d, facts, old_as_of), _run(new_rb, d, facts, as_of)
         diff_fields = _differ(a, b)
         if diff_fields:
             out.setdefault(d, []).append(CaseChange(d, source, facts, a, b, diff_fields))
@@ -348,8 +365,11 @@ def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[
                     if set(r.witness) <= set(plan.inputs):
                         extra.append({k: _raw(v) for k, v in r.witness.items()})
             for k, facts in enumerate(extra + generate_cases([old, new], d, generate, seed)):
+                if as_of is not None:
+                    facts.pop(AS_OF, None)
                 check(d, f"generated #{k + 1}", facts)
-    return DiffReport(tables, out, evaluated, compare_sheets(old, new), books=(old, new))
+    return DiffReport(tables, out, evaluated, compare_sheets(old, new), books=(old, new),
+                      as_of=(old_as_of, as_of) if as_of else (), on_the_day=on_the_day)
 
 
 def _decisions_taking(book: Book, facts: dict) -> list[str]:
@@ -392,6 +412,14 @@ def _change(f: str, a, b) -> str:
 
 def format_text(rep: DiffReport, *, limit: int = 50) -> str:
     lines = []
+    if rep.as_of:
+        old_day, day = rep.as_of
+        lines.append(f"As of {day.isoformat()}" if old_day == day else
+                     f"As of {old_day.isoformat()} → {day.isoformat()}:")
+        if old_day != day:
+            lines.extend(f"  {r.describe(day)}" for r in rep.on_the_day)
+            if not rep.on_the_day:
+                lines.append(f"  no rule starts or ends on {day.isoformat()}")
     if not rep.tables:
         lines.append("Tables: no change.")
     else:
