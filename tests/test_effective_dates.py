@@ -85,12 +85,11 @@ def test_the_as_of_date_is_a_date_or_iso_text_and_a_bad_one_is_a_case_error(book
             book.decide("card_eligibility", MEMBER, as_of=bad)
 
 
-def test_a_case_may_carry_its_own_as_of_and_must_agree_with_the_one_given(book):
+def test_a_case_may_carry_its_own_as_of_and_the_date_given_wins(book):
     own = book.decide("card_eligibility", {**MEMBER, "as_of": "2027-01-01"})
     assert own.as_of == JAN1 and _spend(own)[0] == "building_history"
-    assert book.decide("card_eligibility", {**MEMBER, "as_of": "2027-01-01"}, as_of=JAN1).as_of == JAN1
-    with pytest.raises(CaseError, match="give the date once"):
-        book.decide("card_eligibility", {**MEMBER, "as_of": "2027-01-01"}, as_of=DEC31)
+    given = book.decide("card_eligibility", {**MEMBER, "as_of": "2027-01-01"}, as_of=DEC31)
+    assert given.as_of == DEC31 and _spend(given)[0] == "issuable"
     with pytest.raises(CaseError, match="is not a date"):
         book.decide("card_eligibility", {**MEMBER, "as_of": "soon"})
 
@@ -221,9 +220,8 @@ def test_batch_as_of(scheduled, tmp_path):
     cases.write_text(json.dumps(MEMBER) + "\n" + json.dumps({**MEMBER, "as_of": "2026-12-31"}) + "\n")
     r = _run("batch", cases, "-d", "card_eligibility", "--tables", scheduled, "--as-of", "2027-01-01")
     rows = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
-    assert r.exit_code == 1  # the second line names another date
-    assert rows[0]["as_of"] == "2027-01-01" and rows[0]["outputs"]["card_status"] == "building_history"
-    assert "give the date once" in rows[1]["error"]["message"]
+    assert r.exit_code == 0  # --as-of wins over a line's own as_of
+    assert [(x["as_of"], x["outputs"]["card_status"]) for x in rows] == [("2027-01-01", "building_history")] * 2
     r = _run("batch", cases, "-d", "card_eligibility", "--tables", scheduled)
     rows = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
     assert rows[1]["as_of"] == "2026-12-31" and rows[1]["outputs"]["card_status"] == "issuable"

@@ -61,19 +61,14 @@ def today(zone: ZoneInfo, now: _dt.datetime | None = None) -> _dt.date:
 
 
 def supply(facts: Any, as_of: Any, zone: ZoneInfo, reads: bool) -> tuple[Any, _dt.date]:
-    """(the facts to decide, the as-of date).  The date is ``as_of`` if given, else the
-    case's own ``as_of`` fact, else today in ``zone``; both given and different is a
-    CaseError.  When the decision ``reads`` the field its value is put in the facts."""
-    own = facts.get(AS_OF) if isinstance(facts, Mapping) else None
-    if own is not None:
-        day = parse_as_of(own)
-        if as_of is not None and parse_as_of(as_of) != day:
-            raise CaseError(f"the case says as_of {day.isoformat()} but it is decided as of "
-                            f"{parse_as_of(as_of).isoformat()}: give the date once", field=AS_OF)
-    elif as_of is not None:
+    """(the facts to decide, the as-of date).  The date is ``as_of`` if given (it wins
+    over the case's own), else the case's own ``as_of`` fact, else today in ``zone``.
+    When the decision ``reads`` the field, the date is put in the facts."""
+    if as_of is not None:
         day = parse_as_of(as_of)
     else:
-        day = today(zone)
+        own = facts.get(AS_OF) if isinstance(facts, Mapping) else None
+        day = today(zone) if own is None else parse_as_of(own)
     if reads and isinstance(facts, Mapping):
         facts = {**facts, AS_OF: day}
     return facts, day
