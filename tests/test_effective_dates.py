@@ -277,3 +277,16 @@ def test_http_as_of_parameter(scheduled):
         assert [p["name"] for p in params] == ["as_of"] and params[0]["in"] == "query"
     finally:
         server.stop()
+
+
+# --------------------------------------------------------------------------- verify
+def test_verify_generates_dates_and_finds_a_breach_that_starts_on_a_day(tmp_path):
+    from decide.tools.verify import check_invariants
+    # a day far ahead, so that a case without as_of (today) never breaks it
+    t = table("Limit", "UNIQUE", ["INPUT as_of", "OUTPUT limit"],
+              [[1, '< date("2100-01-01")', 3000], [2, '>= date("2100-01-01")', 5000]])
+    inv = wbk.invariants_sheet("Limit", [["at_most_4000", None, "limit <= 4000"]])
+    p = write_workbook(tmp_path / "t.xlsx", [("limit", "integer")], tables=[t], sheets=[inv])
+    failures = check_invariants(decide.load(p), examples=100, seed=0)
+    assert len(failures) == 1
+    assert failures[0].case["as_of"] >= _dt.date(2100, 1, 1) and failures[0].outputs == {"limit": 5000}
