@@ -290,3 +290,17 @@ def test_verify_generates_dates_and_finds_a_breach_that_starts_on_a_day(tmp_path
     failures = check_invariants(decide.load(p), examples=100, seed=0)
     assert len(failures) == 1
     assert failures[0].case["as_of"] >= _dt.date(2100, 1, 1) and failures[0].outputs == {"limit": 5000}
+
+
+def test_why_decides_as_of_the_date(scheduled):
+    book = decide.load(scheduled)
+    member = {**MEMBER, "total_spent_yen": 4500}
+    later = book.counterfactuals("card_eligibility", member, want={"card_status": "issuable"},
+                                 as_of=JAN1).to_dict()
+    assert later["now"]["card_status"] == "building_history"
+    assert later["options"][0]["changes"] == [
+        {"field": "total_spent_yen", "from": 4500, "to": 5000, "range": "[5000..100000000]"}]
+    assert ("TrackRecordSpend", "1b") in {(f["table"], f["rule"]) for f in later["options"][0]["fires"]}
+    before = book.counterfactuals("card_eligibility", member, want={"card_status": "issuable"},
+                                  as_of=DEC31).to_dict()
+    assert before["now"]["card_status"] == "issuable" and before["options"][0]["changes"] == []
