@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from functools import lru_cache
+from time import time as _time
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -57,18 +58,37 @@ def time_zone(name: str) -> ZoneInfo:
 
 def today(zone: ZoneInfo, now: _dt.datetime | None = None) -> _dt.date:
     """The calendar date in ``zone`` at ``now`` (an aware datetime; default: this instant)."""
-    return (now.astimezone(zone) if now is not None else _dt.datetime.now(zone)).date()
+    if now is not None:
+        return now.astimezone(zone).date()
+    return day_at(zone, _time())
+
+
+_DAYS: dict = {}  # zone → (date, the epoch second it starts, the one the next day starts)
+
+
+def day_at(zone: ZoneInfo, t: float) -> _dt.date:
+    """The calendar date in ``zone`` at the epoch second ``t``; the day's bounds are
+    kept, so that deciding costs a clock read until the next midnight there."""
+    hit = _DAYS.get(zone)
+    if hit is not None and hit[1] <= t < hit[2]:
+        return hit[0]
+    day = _dt.datetime.fromtimestamp(t, zone).date()
+    start = _dt.datetime.combine(day, _dt.time(0), zone).timestamp()
+    end = _dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(0), zone).timestamp()
+    _DAYS[zone] = (day, start, end)  # one assignment: a thread sees the old entry or the new
+    return day
 
 
 def supply(facts: Any, as_of: Any, zone: ZoneInfo, reads: bool) -> tuple[Any, _dt.date]:
     """(the facts to decide, the as-of date).  The date is ``as_of`` if given (it wins
     over the case's own), else the case's own ``as_of`` fact, else today in ``zone``.
     When the decision ``reads`` the field, the date is put in the facts."""
+    mapping = type(facts) is dict or isinstance(facts, Mapping)
     if as_of is not None:
         day = parse_as_of(as_of)
     else:
-        own = facts.get(AS_OF) if isinstance(facts, Mapping) else None
-        day = today(zone) if own is None else parse_as_of(own)
-    if reads and isinstance(facts, Mapping):
+        own = facts.get(AS_OF) if mapping else None
+        day = day_at(zone, _time()) if own is None else parse_as_of(own)
+    if reads and mapping:
         facts = {**facts, AS_OF: day}
     return facts, day
