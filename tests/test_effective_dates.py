@@ -280,7 +280,7 @@ def test_http_as_of_parameter(scheduled):
         status, _, body = server.request("POST", "/decide/card_eligibility", MEMBER)
         assert status == 200 and body["as_of"] == _dt.datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat() \
             or body["as_of"] == (_dt.datetime.now(ZoneInfo("Asia/Tokyo")).date() - _dt.timedelta(days=1)).isoformat()
-        for bad in ("2027-02-30", "tomorrow", "2027-01-01&as_of=2027-01-02"):
+        for bad in ("2027-02-30", "tomorrow", "2027-01-01&as_of=2027-01-02", "2027-01-01&asof=1", ""):
             status, _, body = server.request("POST", f"/decide/card_eligibility?as_of={bad}", MEMBER)
             assert status == 400 and "as_of" in body["error"]["message"], body
         status, _, body = server.request("POST", "/decide?as_of=2027-01-01", {"decision": "card_eligibility", **MEMBER})

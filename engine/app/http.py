@@ -7,6 +7,7 @@
     GET  /docs                 the contract as a page
     GET  /metrics              Prometheus metrics
     POST /decide/<decision>    body: a JSON object of facts → the Result as JSON
+                               (?as_of=YYYY-MM-DD: decided as of that date; no other parameter)
     POST /decide               body: facts with a "decision" key
     POST /reload               admin: load the workbooks again (the old version stays on error;
                                body {"allow_removed": true} to take decisions out of service)
@@ -421,16 +422,21 @@ _ABSOLUTE = re.compile(r"(^|[\s\"'(=:])/(?:[^\s\"'/]+/)+([^\s\"'/]*)")
 
 def _as_of_param(environ) -> str | None:
     """The ``as_of`` query parameter (``/decide/NAME?as_of=2027-01-01``), None when absent;
-    given twice or not a date is a 400."""
+    another parameter, as_of given twice, or not a date is a 400."""
     query = environ.get("QUERY_STRING") or ""
-    if "as_of" not in query:
+    if not query:
         return None
-    from urllib.parse import parse_qs
-    values = parse_qs(query[:2048], keep_blank_values=True).get("as_of")
-    if not values:
-        return None
+    from urllib.parse import parse_qsl
+    pairs = parse_qsl(query[:4096], keep_blank_values=True, errors="replace")
+    other = next((k for k, _ in pairs if k != "as_of"), None)
+    if other is not None:
+        shown = other if len(other) <= 40 else other[:40] + "…"
+        raise _err(400, f'unknown query parameter "{shown}": /decide takes only as_of (YYYY-MM-DD)')
+    values = [v for _, v in pairs]
     if len(values) > 1:
         raise _err(400, "the as_of parameter is given twice: give one date, YYYY-MM-DD")
+    if not values:
+        return None
     try:
         parse_as_of(values[0])
     except CaseError as e:
