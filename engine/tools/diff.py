@@ -299,11 +299,9 @@ def generate_cases(books: list[Book], decision: str, n: int, seed: int = 0) -> l
     return cases
 
 
-def _run(rulebook, decision: str, facts: dict, as_of=None):
-    if as_of is not None:  # every case is decided as of the date asked for, whatever it says
-        facts = {k: v for k, v in facts.items() if k != AS_OF}
+def _run(rulebook, decision: str, facts: dict):
     try:
-        return dict(rulebook.decide(decision, facts, as_of=as_of).outputs)
+        return dict(rulebook.decide(decision, facts).outputs)
     except (CaseError, EvaluationError) as e:
         return {"error": str(e)}
     except KeyError as e:
@@ -323,15 +321,15 @@ def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[
     with the day, on the same tables)."""
     from decide.runtime.rulebook import load
     old_rb, new_rb = load(old_path), load(new_path)
+    old_as_of, on_the_day = old_as_of or as_of, []
+    if as_of is not None:  # every case decided as of the date asked for (a case's own replaced)
+        from decide.tools.effective import DecidedAsOf, changes_on
+        old_rb, new_rb = DecidedAsOf(old_rb, old_as_of), DecidedAsOf(new_rb, as_of)
+        if old_as_of != as_of:  # what the day itself changes
+            on_the_day = changes_on(new_rb.ir, as_of)
     old, new = old_rb.ir, new_rb.ir
     tables = compare_tables(old, new)
-    changed_tables = {t.table for t in tables}
-    old_as_of = old_as_of or as_of
-    on_the_day = []
-    if as_of is not None and old_as_of != as_of:  # what the day itself changes
-        from decide.tools.effective import changes_on
-        on_the_day = changes_on(new, as_of)
-        changed_tables |= {r.table for r in on_the_day}
+    changed_tables = {t.table for t in tables} | {r.table for r in on_the_day}
     out: dict[str, list[CaseChange]] = {}
     evaluated: dict[str, int] = {}
 
@@ -339,7 +337,7 @@ def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[
         if d not in old.decisions or d not in new.decisions:
             return
         evaluated[d] = evaluated.get(d, 0) + 1
-        a, b = _run(old_rb, d, facts, old_as_of), _run(new_rb, d, facts, as_of)
+        a, b = _run(old_rb, d, facts), _run(new_rb, d, facts)
         diff_fields = _differ(a, b)
         if diff_fields:
             out.setdefault(d, []).append(CaseChange(d, source, facts, a, b, diff_fields))

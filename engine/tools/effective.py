@@ -46,3 +46,17 @@ def changes_on(book: Book, day: _dt.date) -> list[DatedRule]:
                 e = next(e for e in cells if (unary(e.test, before, {}) is True) != (unary(e.test, day, {}) is True))
                 out.append(DatedRule(t.name, r.id, "takes effect" if now else "ends", e.text, e.loc))
     return out
+
+
+class DecidedAsOf:
+    """A Rulebook that decides every case as of one date (``decide diff --as-of``)."""
+
+    def __init__(self, book, day: _dt.date):
+        self._book, self.day = book, day
+
+    @property
+    def ir(self) -> Book:
+        return self._book.ir
+
+    def decide(self, name: str, facts, **options):
+        return self._book.decide(name, facts, **{**options, "as_of": self.day})
