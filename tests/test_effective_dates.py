@@ -90,8 +90,9 @@ def test_a_case_may_carry_its_own_as_of_and_the_date_given_wins(book):
     assert own.as_of == JAN1 and _spend(own)[0] == "building_history"
     given = book.decide("card_eligibility", {**MEMBER, "as_of": "2027-01-01"}, as_of=DEC31)
     assert given.as_of == DEC31 and _spend(given)[0] == "issuable"
-    with pytest.raises(CaseError, match="is not a date"):
-        book.decide("card_eligibility", {**MEMBER, "as_of": "soon"})
+    for given in (None, JAN1):
+        with pytest.raises(CaseError, match="is not a date"):
+            book.decide("card_eligibility", {**MEMBER, "as_of": "soon"}, as_of=given)
 
 
 def _today_around(zone: str, decide_once):

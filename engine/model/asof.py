@@ -81,14 +81,17 @@ def day_at(zone: ZoneInfo, t: float) -> _dt.date:
 
 def supply(facts: Any, as_of: Any, zone: ZoneInfo, reads: bool) -> tuple[Any, _dt.date]:
     """(the facts to decide, the as-of date).  The date is ``as_of`` if given (it wins
-    over the case's own), else the case's own ``as_of`` fact, else today in ``zone``.
+    over the case's own, which must still be a date), else the case's own ``as_of``
+    fact, else today in ``zone``.
     When the decision ``reads`` the field, the date is put in the facts."""
     mapping = type(facts) is dict or isinstance(facts, Mapping)
+    own = facts.get(AS_OF) if mapping else None
+    if own is not None:
+        own = parse_as_of(own)  # a bad one is refused even where the date given wins
     if as_of is not None:
         day = parse_as_of(as_of)
     else:
-        own = facts.get(AS_OF) if mapping else None
-        day = day_at(zone, _time()) if own is None else parse_as_of(own)
+        day = day_at(zone, _time()) if own is None else own
     if reads and mapping:
         facts = {**facts, AS_OF: day}
     return facts, day
