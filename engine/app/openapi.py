@@ -234,11 +234,26 @@ def _page_paths(book: Book, client: list) -> dict:
 def _why_schema(book: Book, name: str) -> dict:
     plan = book.decisions[name]
     facts = {f: value_schema(book.fields[f], nullable=True) for f in plan.inputs}
-    want = {f: value_schema(book.fields[f], nullable=False) for f in plan.outputs}
+    if AS_OF in book.fields:  # as in the case schema: every decision is made as of a date
+        facts.setdefault(AS_OF, value_schema(book.fields[AS_OF], nullable=True))
+    want = {f: _want_schema(book.fields[f]) for f in plan.outputs}
     return {"type": "object", "title": f"{name} question", "additionalProperties": False, "properties": {
         "facts": {"type": "object", "properties": facts, "additionalProperties": False},
         "want": {"type": ["object", "null"], "properties": want, "additionalProperties": False,
                  "description": "the outputs wanted; empty or null: only decide"}}}
+
+
+def _want_schema(f: Field) -> dict:
+    """A wanted output: a value of the field; in a list, an item may be null (a collected
+    list holds null for a matched rule whose cell is empty, and ``parse_want`` takes it)."""
+    s = value_schema(f, nullable=False)
+    if f.type is Type.TEXT_LIST:
+        items = dict(s["items"])
+        items["type"] = ["string", "null"]
+        if "enum" in items:
+            items["enum"] = [*items["enum"], None]
+        s = {**s, "items": items}
+    return s
 
 
 def _why_result_schema(book: Book, name: str) -> dict:
