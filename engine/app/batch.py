@@ -345,7 +345,8 @@ def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, table
     if decision not in book.decisions:
         fail(f'unknown decision "{decision}"{did_you_mean(decision, book.decisions)}; '
              f'decisions: {", ".join(sorted(book.decisions))}')
-    taken = {"line", "decision", "outputs", "fired", "error", "version", "as_of", *book.ir.decisions[decision].outputs}
+    taken = {"line", "decision", "outputs", "fired", "error", "version", "as_of",
+             *book.ir.decisions[decision].outputs}
     if (clash := [k for k in keep if k in taken]):
         fail(f'--keep {clash[0]}: the output has a "{clash[0]}" of its own; rename the column')
     try:

@@ -78,8 +78,9 @@ class Rulebook:
             backend = None
             fns = compile_book(book)
         label = read_label(directory or self.path)
-        dated = frozenset(n for n, p in book.decisions.items() if AS_OF in p.inputs)
-        return book, fns, backend, files, make_version(_digest(files), label), (time_zone(book.time_zone), dated)
+        dated = frozenset(n for n, p in book.decisions.items() if AS_OF in p.inputs)  # they read the date
+        when = (time_zone(book.time_zone), dated)
+        return book, fns, backend, files, make_version(_digest(files), label), when
 
     def _install(self, compiled):
         # One assignment: a thread sees either the old version whole or the new one whole.

@@ -40,10 +40,10 @@ def changes_on(book: Book, day: _dt.date) -> list[DatedRule]:
         cols = [i for i, c in enumerate(t.inputs) if c.field == AS_OF]
         for r in t.rules:
             cells = [r.inputs[i] for i in cols]  # a rule may say "from" and "until" in two columns
-            was = all(unary(e.test, before, {}) is True for e in cells)
-            now = all(unary(e.test, day, {}) is True for e in cells)
+            verdicts = [(unary(e.test, before, {}) is True, unary(e.test, day, {}) is True) for e in cells]
+            was, now = all(v[0] for v in verdicts), all(v[1] for v in verdicts)
             if cells and was != now:
-                e = next(e for e in cells if (unary(e.test, before, {}) is True) != (unary(e.test, day, {}) is True))
+                e = next(e for e, (a, b) in zip(cells, verdicts) if a != b)
                 out.append(DatedRule(t.name, r.id, "takes effect" if now else "ends", e.text, e.loc))
     return out
 
