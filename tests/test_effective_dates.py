@@ -119,15 +119,15 @@ def test_today_is_the_calendar_date_in_the_zone_across_the_utc_day_boundary():
 
 
 def test_the_kept_day_turns_at_midnight_in_the_zone_and_if_the_clock_goes_back():
-    from decide.model.asof import day_at
-    tokyo = time_zone("Asia/Tokyo")
-    midnight = _dt.datetime(2027, 1, 1, tzinfo=tokyo).timestamp()  # 2026-12-31 15:00 UTC
-    seen = [day_at(tokyo, t) for t in (midnight - 1, midnight - 0.001, midnight, midnight + 1,
-                                       midnight - 1, midnight + 86399, midnight + 86400)]
+    from decide.model.asof import Dates
+    tokyo = Dates(time_zone("Asia/Tokyo"), frozenset())
+    midnight = _dt.datetime(2027, 1, 1, tzinfo=tokyo.zone).timestamp()  # 2026-12-31 15:00 UTC
+    seen = [tokyo.today(t) for t in (midnight - 1, midnight - 0.001, midnight, midnight + 1,
+                                     midnight - 1, midnight + 86399, midnight + 86400)]
     assert seen == [DEC31, DEC31, JAN1, JAN1, DEC31, JAN1, _dt.date(2027, 1, 2)]
-    london = time_zone("Europe/London")  # a 23-hour day: summer time starts on 2027-03-28
-    start = _dt.datetime(2027, 3, 28, tzinfo=london).timestamp()
-    assert [day_at(london, start + h * 3600) for h in (0, 22, 23)] == \
+    london = Dates(time_zone("Europe/London"), frozenset())  # a 23-hour day: summer time from 2027-03-28
+    start = _dt.datetime(2027, 3, 28, tzinfo=london.zone).timestamp()
+    assert [london.today(start + h * 3600) for h in (0, 22, 23)] == \
         [_dt.date(2027, 3, 28), _dt.date(2027, 3, 28), _dt.date(2027, 3, 29)]
 
 

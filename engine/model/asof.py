@@ -63,35 +63,53 @@ def today(zone: ZoneInfo, now: _dt.datetime | None = None) -> _dt.date:
     return day_at(zone, _time())
 
 
-_DAYS: dict = {}  # zone → (date, the epoch second it starts, the one the next day starts)
-
-
 def day_at(zone: ZoneInfo, t: float) -> _dt.date:
-    """The calendar date in ``zone`` at the epoch second ``t``; the day's bounds are
-    kept, so that deciding costs a clock read until the next midnight there."""
-    hit = _DAYS.get(zone)
-    if hit is not None and hit[1] <= t < hit[2]:
-        return hit[0]
+    """The calendar date in ``zone`` at the epoch second ``t``."""
+    return _span(zone, t)[2]
+
+
+def _span(zone: ZoneInfo, t: float) -> tuple[float, float, _dt.date]:
+    """(the epoch second the day of ``t`` starts in ``zone``, the one the next starts, the day)."""
     day = _dt.datetime.fromtimestamp(t, zone).date()
     start = _dt.datetime.combine(day, _dt.time(0), zone).timestamp()
     end = _dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(0), zone).timestamp()
-    _DAYS[zone] = (day, start, end)  # one assignment: a thread sees the old entry or the new
-    return day
+    return start, end, day
 
 
-def supply(facts: Any, as_of: Any, zone: ZoneInfo, reads: bool) -> tuple[Any, _dt.date]:
-    """(the facts to decide, the as-of date).  The date is ``as_of`` if given (it wins
-    over the case's own, which must still be a date), else the case's own ``as_of``
-    fact, else today in ``zone``.
-    When the decision ``reads`` the field, the date is put in the facts."""
-    mapping = type(facts) is dict or isinstance(facts, Mapping)
-    own = facts.get(AS_OF) if mapping else None
-    if own is not None:
-        own = parse_as_of(own)  # a bad one is refused even where the date given wins
-    if as_of is not None:
-        day = parse_as_of(as_of)
-    else:
-        day = day_at(zone, _time()) if own is None else own
-    if reads and mapping:
-        facts = {**facts, AS_OF: day}
-    return facts, day
+class Dates:
+    """The as-of dates of one rule set: its time ``zone`` and the decisions that read
+    ``as_of`` (``dated``).  Today is kept with its bounds, so that deciding costs a
+    clock read until the next midnight in the zone."""
+
+    __slots__ = ("zone", "dated", "_day")
+
+    def __init__(self, zone: ZoneInfo, dated: frozenset):
+        self.zone, self.dated = zone, dated
+        self._day = (0.0, 0.0, None)
+
+    def today(self, t: float | None = None) -> _dt.date:
+        """The date in the zone now (or at the epoch second ``t``)."""
+        if t is None:
+            t = _time()
+        day = self._day
+        if day[0] <= t < day[1]:
+            return day[2]
+        self._day = day = _span(self.zone, t)  # one assignment: a thread sees the old day or the new
+        return day[2]
+
+    def supply(self, name: str, facts: Any, as_of: Any) -> tuple[Any, _dt.date]:
+        """(the facts to decide ``name`` on, the as-of date).  The date is ``as_of`` if
+        given (it wins over the case's own, which must still be a date), else the
+        case's own ``as_of`` fact, else today.  When the decision reads the field, the
+        date is put in the facts."""
+        mapping = type(facts) is dict or isinstance(facts, Mapping)
+        own = facts.get(AS_OF) if mapping else None
+        if own is not None:
+            own = parse_as_of(own)  # a bad one is refused even where the date given wins
+        if as_of is not None:
+            day = parse_as_of(as_of)
+        else:
+            day = self.today() if own is None else own
+        if mapping and name in self.dated:
+            facts = {**facts, AS_OF: day}
+        return facts, day

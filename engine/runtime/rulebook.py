@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from decide.model.asof import AS_OF, supply, time_zone
+from decide.model.asof import AS_OF, Dates, time_zone
 from decide.model.errors import CaseError, WorkbookError, did_you_mean
 from decide.model.ir import Book, DecisionService
 from decide.runtime.native import compile_book, compile_validators, source as native_source
@@ -79,8 +79,7 @@ class Rulebook:
             fns = compile_book(book)
         label = read_label(directory or self.path)
         dated = frozenset(n for n, p in book.decisions.items() if AS_OF in p.inputs)  # they read the date
-        when = (time_zone(book.time_zone), dated)
-        return book, fns, backend, files, make_version(_digest(files), label), when
+        return book, fns, backend, files, make_version(_digest(files), label), Dates(time_zone(book.time_zone), dated)
 
     def _install(self, compiled):
         # One assignment: a thread sees either the old version whole or the new one whole.
@@ -100,8 +99,11 @@ class Rulebook:
             fn = state[1][name]
         except (KeyError, TypeError):
             raise _unknown(name, state[1]) from None
-        zone, dated = state[5]
-        facts, day = supply(facts, as_of, zone, name in dated)
+        dates = state[5]
+        if as_of is None and type(facts) is dict and AS_OF not in facts and name not in dates.dated:
+            day = dates.today()  # the common case: nothing to check or add
+        else:
+            facts, day = dates.supply(name, facts, as_of)
         result = fn(facts)
         result.version = state[4]
         result.as_of = day

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional
 from decide.model.errors import CaseError, did_you_mean
 from decide.model.ir import Book, HitPolicy, Table, Type
 from decide.model.values import show, to_json
-from decide.model.asof import AS_OF, supply, time_zone
+from decide.model.asof import AS_OF, Dates, time_zone
 from decide.runtime.facts import apply_derive, coerce_field, field_name, normalise
 from decide.runtime.reference import run_tables
 from decide.tools.counterfactual import (
@@ -162,7 +162,7 @@ def counterfactuals(book, name: str, facts: Mapping[str, Any], want: Mapping[str
         raise CaseError(f'unknown decision "{name}"{did_you_mean(str(name), ir.decisions)}; decisions: '
                         + ", ".join(sorted(ir.decisions)))
     if AS_OF in plan.inputs:  # the date is a fact of the decision, never one to change
-        facts, _ = supply(facts, as_of, time_zone(ir.time_zone), True)
+        facts, _ = Dates(time_zone(ir.time_zone), frozenset([name])).supply(name, facts, as_of)
     typed = normalise(ir, plan, facts)
     wanted_values = parse_want(ir, name, want)
     computed = _computed(ir, plan)
