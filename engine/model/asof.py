@@ -81,21 +81,21 @@ class Dates:
     ``as_of`` (``dated``).  Today is kept with its bounds, so that deciding costs a
     clock read until the next midnight in the zone."""
 
-    __slots__ = ("zone", "dated", "_day")
+    __slots__ = ("zone", "dated", "span")
 
     def __init__(self, zone: ZoneInfo, dated: frozenset):
         self.zone, self.dated = zone, dated
-        self._day = (0.0, 0.0, None)
+        self.span = (0.0, 0.0, None)  # (the epoch second today starts, the one tomorrow starts, today)
 
     def today(self, t: float | None = None) -> _dt.date:
         """The date in the zone now (or at the epoch second ``t``)."""
         if t is None:
             t = _time()
-        day = self._day
-        if day[0] <= t < day[1]:
-            return day[2]
-        self._day = day = _span(self.zone, t)  # one assignment: a thread sees the old day or the new
-        return day[2]
+        span = self.span
+        if span[0] <= t < span[1]:
+            return span[2]
+        self.span = span = _span(self.zone, t)  # one assignment: a thread sees the old day or the new
+        return span[2]
 
     def supply(self, name: str, facts: Any, as_of: Any) -> tuple[Any, _dt.date]:
         """(the facts to decide ``name`` on, the as-of date).  The date is ``as_of`` if

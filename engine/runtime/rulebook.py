@@ -6,6 +6,7 @@ import os
 import tempfile
 import threading
 from dataclasses import dataclass
+from time import time as _time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -101,7 +102,8 @@ class Rulebook:
             raise _unknown(name, state[1]) from None
         dates = state[5]
         if as_of is None and type(facts) is dict and AS_OF not in facts and name not in dates.dated:
-            day = dates.today()  # the common case: nothing to check or add
+            t, span = _time(), dates.span  # the common case: today, kept with its bounds
+            day = span[2] if span[0] <= t < span[1] else dates.today(t)
         else:
             facts, day = dates.supply(name, facts, as_of)
         result = fn(facts)
