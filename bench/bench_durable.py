@@ -159,7 +159,11 @@ def main():
     # the shipped workbooks: chained decisions (one ruleset visit per table)
     import json
     root = Path(__file__).resolve().parents[1]
+    from decide.runtime.durable import backend as durable_backend
     shipped_d = decide.load(root / "tables", engine="durable")
+    shared_rules, durable_backend.SHARED_RULES = durable_backend.SHARED_RULES, 0
+    shipped_sep = decide.load(root / "tables", engine="durable")  # one ruleset per table, as before
+    durable_backend.SHARED_RULES = shared_rules
     shipped_n = decide.load(root / "tables")
     by_decision: dict = {}
     for f in sorted((root / "examples").glob("*.json")):
@@ -170,9 +174,14 @@ def main():
     for name, cs in by_decision.items():
         for c in cs:  # warm up (derive hooks load dictionaries) and check
             assert shipped_d.decide(name, c) == shipped_n.decide(name, c)
-        rd = rate(lambda c: shipped_d.decide(name, c), cs, secs / 2)
+            assert shipped_sep.decide(name, c) == shipped_n.decide(name, c)
+        rd = rs = 0.0
+        for _ in range(3):  # alternate: the machine is shared and noisy
+            rd = max(rd, rate(lambda c: shipped_d.decide(name, c), cs, secs / 4))
+            rs = max(rs, rate(lambda c: shipped_sep.decide(name, c), cs, secs / 4))
         rn = rate(lambda c: shipped_n.decide(name, c), cs, secs / 2)
-        print(f"shipped {name} ({len(shipped_n.decisions[name].tables)} chained tables): durable {rd:,.0f}/s, "
+        print(f"shipped {name} ({len(shipped_n.decisions[name].tables)} chained tables): durable {rd:,.0f}/s "
+              f"(small tables share one ruleset; one ruleset per table: {rs:,.0f}/s, x{rd / rs:.2f}), "
               f"native {rn:,.0f}/s")
 
     # 2,000-rule equality table

@@ -47,6 +47,11 @@ def _is_letter(c: str) -> bool:
     return c.isalpha() and unicodedata.category(c) != "Lm"
 
 
+_WELL_FORMED = re.compile(r"[A-Z]+ [A-Z]+").fullmatch
+_ASCII_SYMBOLS = frozenset(c for c in map(chr, range(128)) if not c.isalpha() and not c.isspace())
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+
+
 def format_fault(entered: str) -> str:
     """The first format rule ``entered`` breaks, or ``"none"``.
 
@@ -55,13 +60,19 @@ def format_fault(entered: str) -> str:
     left on) → symbols and digits (``・``, ``ー``, ``-``, ``.``, ``1`` …) → lower-case
     letters → spacing (exactly two words separated by one half-width space).
     """
+    if _WELL_FORMED(entered):  # the usual case, in one step: the rules below all pass
+        return "none"
     if entered.strip() == "":
         return "empty"
-    if any((_is_letter(c) and not c.isascii()) or c == "\u3000" for c in entered):
-        return "full_width"
-    if any(not _is_letter(c) and not c.isspace() for c in entered):
-        return "symbol"
-    if any("a" <= c <= "z" for c in entered):
+    if entered.isascii():  # the same rules, by set: no full-width, _is_letter is isalpha
+        if not _ASCII_SYMBOLS.isdisjoint(entered):
+            return "symbol"
+    else:
+        if any((_is_letter(c) and not c.isascii()) or c == "\u3000" for c in entered):
+            return "full_width"
+        if any(not _is_letter(c) and not c.isspace() for c in entered):
+            return "symbol"
+    if not _LOWER.isdisjoint(entered):
         return "lowercase"
     words = entered.split(" ")
     if len(words) != 2 or not all(words) or any(c.isspace() and c != " " for c in entered):
@@ -72,6 +83,14 @@ def format_fault(entered: str) -> str:
 # ---------------------------------------------------------------- romanisation
 
 _KANA_RE = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc\u309d\u309e\u30fd\u30fe]+$")
+
+
+def warm() -> None:
+    """Load the romanisation now (pykakasi's import and its kana tables, tens of ms; the
+    regular expressions), so that the first name check costs what every later one does.
+    Called when the decision services are loaded (``decide.atone.services``), i.e. when
+    a rule set is."""
+    derive_name_facts({"entered_name": "YAMADA TARO", "registered_name_kana": "ヤマダ タロウ"})
 
 
 @lru_cache(maxsize=1)
@@ -107,8 +126,10 @@ def _kanji():
     return JConv()
 
 
+@lru_cache(maxsize=4096)
 def split_registered(kana: str) -> tuple[str, str]:
-    """``"ヤマダ タロウ"`` → ``("ヤマダ", "タロウ")``; a CaseError for anything else."""
+    """``"ヤマダ タロウ"`` → ``("ヤマダ", "タロウ")``; a CaseError for anything else
+    (remembered for the last 4,096 names; an error is raised afresh each time)."""
     parts = kana.replace("\u3000", " ").split()
     if len(parts) != 2:
         raise CaseError(

@@ -20,7 +20,7 @@ from __future__ import annotations
 from decide.model.errors import CaseError
 from decide.model.ir import DecisionService
 
-from decide.atone.names import derive_name_facts
+from decide.atone.names import derive_name_facts, warm as _warm_names
 
 # ---------------------------------------------------------------- card_eligibility
 
@@ -150,3 +150,7 @@ SERVICES: list[DecisionService] = [
         "(why was the card declined, and what to do)",
     ),
 ]
+
+# Loading the services is loading a rule set: the name check's romanisation is loaded
+# with it, not by the first decline_diagnosis decision (bench/bench_load.py --only first).
+_warm_names()

@@ -200,3 +200,38 @@ def outcome_native(fns, name, case):
         return "ok", r.outputs, [(f.table, f.index) for f in r.fired]
     except EvaluationError as e:
         return "error", e.table, sorted(r[1] for r in e.rules)
+
+
+# --------------------------------------------------------------- raw cases from a Glossary
+def glossary_value(f: Field):
+    """Any raw case value (as a JSON case holds it) of a Glossary field: its allowed
+    values, or values of its type (ranges respected), plus DOMAINS' small values."""
+    t = f.type
+    if t is Type.BOOLEAN:
+        return st.booleans()
+    if isinstance(f.allowed, tuple):
+        if t is Type.TEXT_LIST:
+            return st.lists(st.sampled_from(f.allowed), max_size=3, unique=True)
+        return st.sampled_from(f.allowed)
+    if t is Type.TEXT_LIST:
+        return st.lists(st.text(max_size=6), max_size=3)
+    if t in (Type.INTEGER, Type.NUMBER):
+        lo, hi = 0, 10**7
+        if isinstance(f.allowed, RangeTest):
+            lo, hi = int(f.allowed.low.value), int(f.allowed.high.value)
+        ints = st.one_of(st.integers(lo, min(hi, lo + 20)), st.integers(lo, hi))
+        if t is Type.INTEGER:
+            return ints
+        return st.one_of(ints, st.decimals(lo, hi, places=2, allow_nan=False, allow_infinity=False))
+    if t is Type.DATE:
+        return st.dates(dt.date(2005, 1, 1), dt.date(2035, 12, 31)).map(dt.date.isoformat)
+    if t is Type.VERSION:
+        return st.lists(st.integers(0, 20), min_size=1, max_size=3).map(lambda p: ".".join(map(str, p)))
+    return st.one_of(st.sampled_from(DOMAINS[Type.TEXT]), st.text(max_size=8))
+
+
+def glossary_cases(book: Book, decision: str):
+    """Any raw case of ``decision`` in a loaded book: each input absent or any value
+    of its Glossary type (``glossary_value``)."""
+    plan = book.decisions[decision]
+    return st.fixed_dictionaries({}, optional={n: glossary_value(book.fields[n]) for n in plan.inputs})

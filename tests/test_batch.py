@@ -372,8 +372,10 @@ def test_csv_in_typed_by_the_glossary_and_csv_out(tmp_path, typed_tables):
     out = tmp_path / "out.csv"
     p = batch(cases, "-d", "Typed", "--tables", typed_tables, "-o", out)
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "line,fee,total,until,labels,min_app,note,fired,error"
-    assert lines[1] == '2,7.01750,6,2020-02-03,"[""a"", ""b""]",6.7,big member,"[""Typed#1""]",'
+    assert lines[0] == "line,fee,total,until,labels,min_app,note,fired,version,error"
+    version = decide.load(typed_tables).version
+    assert lines[1] == f'2,7.01750,6,2020-02-03,"[""a"", ""b""]",6.7,big member,"[""Typed#1""]",{version},'
+    assert lines[2].endswith(',,,"{""error"": ""case"", ""message"": ""blank line: a CSV line holds one case""}"')
 
 
 def test_csv_header_with_an_unknown_column_is_refused(tmp_path):
@@ -432,7 +434,7 @@ def test_keep_carries_input_columns_to_every_format(tmp_path):
     assert got[0]["outputs"]["allowed"] is True  # member_id is not a fact: no unknown-field error
     p = batch(jl, "-d", DECISION, "--keep", "member_id", "-o", tmp_path / "o.csv")
     lines = (tmp_path / "o.csv").read_text(encoding="utf-8").split("\n")
-    assert lines[0] == "line,member_id,allowed,restriction,message,fired,error" and lines[1].startswith("1,7,true,")
+    assert lines[0] == "line,member_id,allowed,restriction,message,fired,version,error" and lines[1].startswith("1,7,true,")
     batch(jl, "-d", DECISION, "--keep", "member_id", "-o", tmp_path / "o.parquet")
     t = pq.read_table(tmp_path / "o.parquet")
     assert t.schema.names[:2] == ["line", "member_id"] and t.column("member_id").to_pylist() == ["7", None, "m\n2"]

@@ -69,6 +69,7 @@ def test_number_limits_are_exact():
     refused(f'{{"x": 1.{"2" * MAX_DIGITS}}}', f"more than {MAX_DIGITS} digits")
     refused(f'{{"x": 1e{MAX_EXPONENT + 1}}}', "out of range")
     refused(f'{{"x": 1e-{MAX_EXPONENT + 1}}}', "out of range")
+    refused('{"x": 2e3999999999999999999999999999999}', "out of range")  # past Decimal's own exponents
 
 
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
@@ -196,6 +197,79 @@ def test_the_exact_path_writes_what_json_writes(value, pretty):
     assert dumps({"v": value, "k": D("0.25")}, pretty=pretty) == \
         json.dumps({"v": value, "k": 0.25}, ensure_ascii=False, indent=indent)
     assert dumps(value, pretty=pretty) == json.dumps(value, ensure_ascii=False, indent=indent)
+
+
+# --------------------------------------------------------------------------- msgspec and json agree
+def _outcome(fn, data):
+    try:
+        value = fn(data)
+    except CaseJSONError as e:
+        return ("refused", str(e), e.kind, e.detail)
+    return ("read", repr(value))  # repr: Decimal("1.50") is not Decimal("1.5"), nor 1
+
+
+json_texts = st.one_of(
+    json_values.map(lambda v: json.dumps({"v": v})),
+    st.dictionaries(st.text(max_size=4), json_values, max_size=4).map(lambda v: json.dumps(v, ensure_ascii=False)),
+    in_range_decimals().map(lambda d: '{"v": %s}' % dumps(d)),
+    st.integers(-10 ** 60, 10 ** 60).map(lambda i: '{"v": [%d]}' % i),
+    st.lists(st.sampled_from(['{', '}', '[', ']', '"a"', ':', ',', '1', '-0', '1.50', '2e3', 'true', 'null',
+                              '"\\ud800"', '"\\ud83d\\ude00"', '"\\u00e9"', 'NaN', ' ', '\t', '\ufeff', '\x01',
+                              '9' * 30, '.', 'e', '"\u3042"']), max_size=40).map("".join))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(json_texts, st.booleans())
+def test_the_quick_reader_reads_what_the_checked_reader_reads(text, as_bytes):
+    """msgspec reads a case only where json with every check reads the same dict, the
+    same types (Decimal, never float); otherwise the checked reader answers, message and all."""
+    data = text.encode("utf-8", "surrogatepass") if as_bytes else text
+    assert _outcome(parse, data) == _outcome(casejson.checked, data)
+
+
+@pytest.mark.parametrize("data", [b'\xef\xbb\xbf{"a": 1.50}', '{"a": [[["x"]]]}', b'{"a": ' + b'[' * 31 + b']' * 31 + b'}',
+                                  b'{"a": ' + b'[' * 32 + b']' * 32 + b'}', b'{"a": 1, "a": 2.0}',
+                                  b'{"a": "\\ud83d\\ude00"}', b'{"a": 1' + b'0' * 49 + b'}',
+                                  b'{"a": 1' + b'0' * 50 + b'}', b'{"a": "\xff"}', b'[1]', b'{"a": 1e101}'])
+def test_the_quick_reader_on_the_edges(data):
+    assert _outcome(parse, data) == _outcome(casejson.checked, data)
+
+
+def test_the_quick_reader_reads_plain_cases():
+    for data in (b'\xef\xbb\xbf{"a": 1.50}', b'{"a": [{"b": -0}], "c": "\\u00e9"}', '{"a": "\u3042", "b": 2e3}'):
+        assert repr(casejson._quick(data)) == repr(casejson.checked(data))
+
+
+# --------------------------------------------------------------------------- results written fast
+def _fired(i):
+    from decide.runtime.result import FiredRule
+    return FiredRule(f"T{i % 3}", str(i), "w\u00e9.xlsx", 'sheet "q"', i + 6, i)
+
+
+output_values = st.one_of(st.none(), st.booleans(), st.integers(-10 ** 30, 10 ** 30), st.text(),
+                          in_range_decimals(), st.dates(), st.lists(st.text(max_size=3), max_size=3).map(tuple),
+                          st.sampled_from([Version("1.2.3"), Version("10.0")]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(min_size=1), st.dictionaries(st.text(max_size=6), output_values, max_size=5),
+       st.lists(st.integers(0, 20), max_size=6), st.none() | st.text(max_size=20), st.none() | st.integers(1, 10 ** 9))
+def test_result_json_writes_what_dumps_writes(decision, outputs, fired, version, line):
+    from decide.runtime.result import Result
+    r = Result(decision, outputs, tuple(_fired(i) for i in fired), version)
+    row = r.to_dict()
+    more = b""
+    if line is not None:
+        row["line"], more = line, b', "line": %d' % line
+    assert casejson.result_json(r, more) == dumps(row, pretty=False).encode("utf-8")
+    assert casejson.result_json(r, more) == dumps(row, pretty=False).encode("utf-8")  # from the caches
+
+
+def test_result_json_refuses_what_dumps_refuses():
+    from decide.runtime.result import Result
+    for bad in (D("NaN"), D("-Infinity"), float("nan")):
+        with pytest.raises(ValueError):
+            casejson.result_json(Result("d", {"x": bad}, ()))
 
 
 # --------------------------------------------------------------------------- through the CLI

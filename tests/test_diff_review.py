@@ -145,7 +145,7 @@ def test_text_lists_glossary_tests_and_invariants_edits(edited):
 
 def test_an_allowed_values_change_does_not_print_the_list_on_every_case_line(edited):
     r = _run(TABLES, edited, "--generate", 100, "--decision", "purchase_restriction")
-    lines = [line for line in r.stdout.splitlines() if line.startswith("    generated #")]
+    lines = [line.strip() for line in r.stdout.splitlines() if line.lstrip().startswith("generated #")]
     quo = [line for line in lines if '"quo_card"' in line]
     assert quo, r.stdout
     for line in quo:

@@ -38,6 +38,8 @@ NEEDS_FILES = {
         "released/: a copy of the tables before the edit",
     "decide my_case.json --tables my_tables/ --decision Limit --format text":
         "my_case.json and my_tables/: the reader's own",
+    "decide replay decisions.jsonl --tables tables/": "decisions.jsonl: a service's decision log",
+    "decide replay decisions.jsonl --archive archive/": "decisions.jsonl and archive/: a service's log and archive",
 }
 # Files named in code that the repository does not hold, on purpose.
 NAMED_ELSEWHERE = {

@@ -177,6 +177,30 @@ def test_shipped_tables_agree_with_native_on_the_tests_sheets():
     assert n > 0
 
 
+def test_small_tables_of_a_decision_share_one_ruleset():
+    """Each shipped decision's small tables live in one durable ruleset (one session
+    per decision instead of one per table), and decide exactly as one ruleset per
+    table does."""
+    from decide.runtime.durable import backend as durable_backend
+    dur = decide.load(ROOT / "tables", engine="durable")
+    backend = dur._state[2]
+    for name in ("card_eligibility", "decline_diagnosis"):
+        tables = dur.ir.decisions[name].tables
+        rulesets = {r for t in tables for r in backend._stages[t].names}
+        assert len(rulesets) < len(tables) / 2, (name, rulesets)
+    old, durable_backend.SHARED_RULES = durable_backend.SHARED_RULES, 0
+    try:
+        separate = decide.load(ROOT / "tables", engine="durable")
+    finally:
+        durable_backend.SHARED_RULES = old
+    sep = separate._state[2]
+    assert len(sep._names) == len(dur.ir.tables) > len(backend._names)
+    for f in sorted((ROOT / "examples").glob("*.json")):
+        case = json.loads(f.read_text())
+        name = case.pop("decision")
+        assert dur.decide(name, case) == separate.decide(name, case), f.name
+
+
 # --------------------------------------------------------------------------- threads
 THREAD_SCRIPT = textwrap.dedent("""
     import json, random, sys, threading

@@ -414,7 +414,7 @@ def test_decide_tables_cli(chain):
     assert "decision" in outputs
     p = subprocess.run([DECIDE, "tables", str(chain.path), "--format", "json"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
-    js = json.loads(p.stdout)
+    js = json.loads(p.stdout)["decisions"]
     assert js["Decision"]["kind"] == "table"
     assert set(js["Decision"]["inputs"]) == {"age", "income_yen", "country"}
     assert js["Decision"]["outputs"] == ["decision"]

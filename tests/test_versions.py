@@ -91,6 +91,14 @@ def test_the_cli_prints_it(tmp_path):
     assert run.exit_code == 0 and json.loads(run.stdout)["version"] == version
     tables = CliRunner().invoke(main, ["tables", str(TABLES)])
     assert tables.exit_code == 0 and tables.stdout.rstrip().splitlines()[-1] == f"Version: {version}"
+    listed = json.loads(CliRunner().invoke(main, ["tables", str(TABLES), "--format", "json"]).stdout)
+    assert (listed["version"], listed["label"], listed["id"]) == (version, None, version)
+    assert set(listed["decisions"]) == set(decide.load(TABLES).decisions)
+    labelled = _copy(tmp_path, "labelled")
+    (labelled / "VERSION").write_text("2027.01-rc1\n", "utf-8")
+    listed = json.loads(CliRunner().invoke(main, ["tables", str(labelled), "--format", "json"]).stdout)
+    assert listed["version"] == f"2027.01-rc1+{version}" and listed["label"] == "2027.01-rc1"
+    assert listed["id"] == version
     cases = tmp_path / "cases.jsonl"
     cases.write_text("\n".join(json.dumps({**CASE, "amount_yen": n}) for n in range(5)) + "\n", "utf-8")
     out = tmp_path / "out.jsonl"

@@ -10,8 +10,8 @@ CSV cells are typed by the Glossary: an empty cell is null; numbers as JSON writ
 them; booleans ``true``/``false``; dates ISO (``2020-02-03``); text lists as JSON
 (``["a", "b"]``); a CSV record is one line.  Written CSV holds the same forms, and
 ``fired`` and ``error`` as JSON text.  Parquet and CSV outputs have the columns of
-``decide.runtime.batch.output_schema`` after ``line``; JSON Lines rows are
-``Result.to_dict()`` plus ``"line"``."""
+``decide.runtime.batch.output_schema`` after ``line`` (outputs, ``fired``, ``version``,
+``error``); JSON Lines rows are ``Result.to_dict()`` plus ``"line"``."""
 from __future__ import annotations
 
 import csv
@@ -24,10 +24,10 @@ from typing import Any, BinaryIO, Iterator
 
 from decide.app import casejson
 from decide.app.casejson import CaseJSONError
-from decide.model.errors import CaseError
+from decide.model.errors import CaseError, EvaluationError
 from decide.model.ir import Type
 from decide.model.values import to_json
-from decide.runtime.batch import FIRED, Outcome, decide_rows, fired_names
+from decide.runtime.batch import FIRED, VERSION, Outcome, decide_rows, fired_names
 
 FORMATS = ("jsonl", "csv", "parquet")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
@@ -214,6 +214,8 @@ def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after:
     lines it held); lines numbered ``after`` or less are left out (resuming); ``keep``:
     the input columns carried to the output (``kept_fields``), not facts; ``as_of``:
     the date every line is decided as of (None: each line's own, else today)."""
+    if out_fmt == "jsonl":
+        return _jsonl_piece(book, decision, in_fmt, columns, after, keep, as_of, piece)
     fields = book.ir.fields
     lines, inputs, early = [], [], {}
     kept: dict[str, list] = {k: [] for k in keep}
@@ -233,14 +235,6 @@ def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after:
     decided = iter(decide_rows(book, decision, good, as_of=as_of))
     outcomes = [Outcome(None, early[i]) if i in early else next(decided) for i in range(len(inputs))]
     failed = sum(o.error is not None for o in outcomes)
-    if out_fmt == "jsonl":
-        rows = []
-        for i, (lineno, (result, error)) in enumerate(zip(lines, outcomes)):
-            row = result.to_dict() if result is not None else {"error": error}
-            row["line"] = lineno
-            row.update((k, _plain(v[i])) for k, v in kept.items())
-            rows.append(casejson.dumps(row, pretty=False))
-        return ("\n".join(rows) + "\n").encode("utf-8") if rows else b"", failed, len(lines)
     if out_fmt == "csv":
         return csv_rows(book, decision, lines, outcomes, kept), failed, len(lines)
     import pyarrow as pa
@@ -253,10 +247,39 @@ def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after:
     return batch, batch.num_rows - batch.column(batch.num_columns - 1).null_count, len(lines)
 
 
+def _jsonl_piece(book, decision: str, in_fmt: str, columns, after: int, keep, as_of,
+                 piece) -> tuple[bytes, int, int]:
+    """``decide_piece`` into JSON Lines: each row ``Result.to_dict()`` (through
+    ``casejson.result_json``) or ``{"error": ...}``, then ``"line"`` and the kept columns."""
+    fields, decide, result_json = book.ir.fields, book.decide, casejson.result_json
+    kept: dict[str, list] = {k: [] for k in keep}
+    rows, failed = [], 0
+    for lineno, payload in _items(in_fmt, piece):
+        if lineno <= after:
+            continue
+        error = None
+        try:
+            result = decide(decision, _facts(in_fmt, payload, columns, fields, keep), as_of=as_of)
+        except (CaseJSONError, CaseError, EvaluationError) as e:
+            error, failed = e.to_dict(), failed + 1
+        if keep:
+            _keep(kept, in_fmt, payload, columns, None)
+            tail = {"line": lineno, **{k: _plain(v[-1]) for k, v in kept.items()}}
+        if error is not None:
+            rows.append(casejson.dumps({"error": error, **tail} if keep else {"error": error, "line": lineno},
+                                       pretty=False).encode("utf-8"))
+        elif keep:
+            rows.append(result_json(result, b", " + casejson.dumps(tail, pretty=False)[1:-1].encode("utf-8")))
+        else:
+            rows.append(result_json(result, b', "line": %d' % lineno))
+    rows.append(b"")
+    return b"\n".join(rows) if len(rows) > 1 else b"", failed, len(rows) - 1
+
+
 # --------------------------------------------------------------------------- writing
 def csv_header(book, decision: str, keep=()) -> bytes:
     plan = book.ir.decisions[decision]
-    return _csv_line(["line", *keep, *plan.outputs, FIRED, "error"])
+    return _csv_line(["line", *keep, *plan.outputs, FIRED, VERSION, "error"])
 
 
 def _cell(v: Any) -> str:
@@ -286,10 +309,10 @@ def csv_rows(book, decision: str, lines: list[int], outcomes: list[Outcome], kep
     for i, (lineno, (result, error)) in enumerate(zip(lines, outcomes)):
         carried = [_cell(v[i]) for v in kept.values()]
         if result is None:
-            w.writerow([lineno, *carried, *([""] * len(outputs)), "", json.dumps(error, ensure_ascii=False)])
+            w.writerow([lineno, *carried, *([""] * len(outputs)), "", "", json.dumps(error, ensure_ascii=False)])
         else:
             w.writerow([lineno, *carried, *(_cell(result.outputs.get(n)) for n in outputs),
-                        json.dumps(fired_names(result)), ""])
+                        json.dumps(fired_names(result)), _cell(result.version), ""])
     return buf.getvalue().encode("utf-8")
 
 

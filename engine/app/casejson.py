@@ -7,11 +7,16 @@ A case is bounded: at most ``MAX_BYTES``, ``MAX_DEPTH`` levels of nesting, numbe
 at most ``MAX_DIGITS`` digits with an exponent within ±``MAX_EXPONENT``, text without
 lone surrogates.  Every check fails fast (a 100,000-digit number is refused before
 Python converts it).  A UTF-8 byte order mark is skipped; any other encoding is an
-error.
+error.  msgspec reads the usual case (its numbers with a fraction or an exponent through
+the same ``Decimal`` hook); a case it refuses, or that could break a bound it does not
+check (deep nesting, a long run of digits), is read again by ``json`` with the checks
+above, so every answer and every message is the standard library's.
 
 Writing: ``dumps`` writes results and reports as JSON text: a ``Decimal`` as its own
 digits (``0.30`` stays ``0.30``, never through ``float``), dates as ISO text, versions
 as text, tuples as lists, non-ASCII text as is; pretty (indented by 2) or compact.
+``result_json`` writes a ``Result`` as ``dumps(result.to_dict(), pretty=False)`` does, in
+UTF-8 and faster: each fired rule's text is written once and kept.
 
 The exit codes of every ``decide`` command are here too: ``EXIT_OK``, ``EXIT_FAIL``
 (a decision or a test failed, or there are findings), ``EXIT_BAD`` (bad input).
@@ -21,8 +26,11 @@ from __future__ import annotations
 import json
 import re
 import sys
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from json.encoder import encode_basestring as _string
 from typing import Any, BinaryIO
+
+import msgspec
 
 from decide.model.values import to_json
 
@@ -75,7 +83,11 @@ def _decimal(text: str) -> Decimal:
     if len(text) > _MAX_NUMBER_TEXT:
         raise _Refused(f"the number {_shown(text)} is too long: numbers have at most "
                        f"{MAX_DIGITS} digits")
-    d = Decimal(text)
+    try:
+        d = Decimal(text)
+    except InvalidOperation:  # an exponent past what Decimal holds (2e99999999999999999999)
+        raise _Refused(f"the number {_shown(text)} is out of range: numbers go from "
+                       f"1e-{MAX_EXPONENT} to 1e{MAX_EXPONENT}") from None
     if len(d.as_tuple().digits) > MAX_DIGITS:
         raise _Refused(f"the number {_shown(text)} has more than {MAX_DIGITS} digits")
     if not -MAX_EXPONENT <= d.adjusted() <= MAX_EXPONENT:
@@ -110,9 +122,40 @@ def _walk(value: Any) -> None:
         stack.extend((x, depth + 1) for x in items)
 
 
+_DECODER = msgspec.json.Decoder(float_hook=_decimal)
+_DIGIT_RUN = re.compile(rb"[0-9]{%d}" % (MAX_DIGITS + 1))  # a number over the limit, maybe
+_BOM = b"\xef\xbb\xbf"
+
+
+def _quick(data: bytes | str) -> dict | None:
+    """The case by msgspec, or None for ``parse``'s checked reading: anything msgspec
+    refuses (bad JSON, lone surrogates, a number the hook refuses), more brackets than
+    ``MAX_DEPTH`` (it might nest deeper), or a run of more than ``MAX_DIGITS`` digits
+    (an integer over the limit, which msgspec would read whole)."""
+    if isinstance(data, str):
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH or _DIGIT_RUN.search(data):
+        return None
+    try:
+        value = _DECODER.decode(data[3:] if data[:3] == _BOM else data)
+    except Exception:  # msgspec's errors, the hook's refusals: read again for the message
+        return None
+    return value if value.__class__ is dict else None
+
+
 def parse(data: bytes | str, *, source: str | None = None, noun: str = "case") -> dict:
     """The case in ``data`` as a dict of facts.  ``source`` (a path) prefixes the
     message; ``noun`` names what was read in it ("case file", "line", "body")."""
+    if len(data) <= MAX_BYTES and (value := _quick(data)) is not None:
+        return value
+    return checked(data, source=source, noun=noun)
+
+
+def checked(data: bytes | str, *, source: str | None = None, noun: str = "case") -> dict:
+    """``parse`` by the standard library's ``json`` alone, every bound checked on the way."""
     def error(reason, kind, detail=None):
         return CaseJSONError(reason, kind=kind, detail=detail, source=source)
 
@@ -223,3 +266,51 @@ def _join(parts: list[str], open_: str, close: str, indent: int | None, level: i
         return open_ + ", ".join(parts) + close
     inner = "\n" + " " * (indent * (level + 1))
     return open_ + inner + ("," + inner).join(parts) + "\n" + " " * (indent * level) + close
+
+
+# --------------------------------------------------------------------------- results
+# Texts written once and kept, as UTF-8: a fired rule's object, an output's key, a text
+# value (outputs repeat: "none", a message).  Each cache is emptied when it fills.
+_FIRED: dict = {}
+_KEYS: dict = {}
+_TEXTS: dict = {}
+_CACHE = 1 << 16
+
+
+def _kept(cache: dict, key: Any, text: str) -> bytes:
+    if len(cache) >= _CACHE:
+        cache.clear()
+    data = cache[key] = text.encode("utf-8")
+    return data
+
+
+def _value(v: Any) -> bytes:
+    """A value as ``dumps(to_json(v), pretty=False)`` writes it, in UTF-8."""
+    c = v.__class__
+    if c is str:
+        return _TEXTS.get(v) or _kept(_TEXTS, v, _string(v))
+    if v is None:
+        return b"null"
+    if c is bool:
+        return b"true" if v else b"false"
+    if c is int:
+        return b"%d" % v
+    if c is Decimal:
+        return number_text(v).encode("ascii")
+    return dumps(to_json(v), pretty=False).encode("utf-8")
+
+
+def result_json(result, more: bytes = b"") -> bytes:
+    """``dumps(result.to_dict(), pretty=False)`` in UTF-8, with ``more`` (``, "key": value``
+    pairs, written) before the closing brace."""
+    keys, fired, version, as_of = _KEYS, _FIRED, result.version, result.as_of
+    return b"".join((
+        b'{"decision": ', _value(result.decision),
+        b"" if version is None else b', "version": ' + (_value(version) if version.__class__ is str
+                                                        else dumps(version, pretty=False).encode("utf-8")),
+        b"" if as_of is None else b', "as_of": "' + as_of.isoformat().encode("ascii") + b'"',
+        b', "outputs": {',
+        b", ".join([(keys.get(k) or _kept(keys, k, _key(k) + ": ")) + _value(v) for k, v in result.outputs.items()]),
+        b'}, "fired": [',
+        b", ".join([fired.get(f) or _kept(fired, f, dumps(f.to_dict(), pretty=False)) for f in result.fired]),
+        b"]", more, b"}"))

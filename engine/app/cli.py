@@ -7,30 +7,76 @@ here; ``decide batch`` in ``batch``; the analysts' commands (lint, verify, diff)
 0 ok, 1 an evaluation or test failure, 2 bad input (workbook or case)."""
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 
 import click
 
-from decide.app import casejson, cli_check, cli_why
-from decide.app import cli_show
-from decide.app.batch import batch
+from decide.app import casejson
 from decide.app.casejson import EXIT_FAIL, EXIT_OK, CaseJSONError
 from decide.app.cli_shared import AS_OF_OPT, ENGINE_OPT, TABLES_OPT, as_of_date, fail, load_rulebook
 from decide.model.errors import CaseError, EvaluationError
+
+
+#: Commands defined in other modules, imported only when named (or listed by --help):
+#: ``decide CASE.json`` imports none of them.  A module's COMMANDS not named here still
+#: work (every module is imported to look for a name that is not a case file).
+LAZY_COMMANDS = {
+    "batch": "decide.app.batch",
+    "lint": "decide.app.cli_check", "verify": "decide.app.cli_check", "diff": "decide.app.cli_check",
+    "why": "decide.app.cli_why",
+    "show": "decide.app.cli_show",
+    "replay": "decide.app.cli_replay",
+}
+LAZY_MODULES = ("decide.app.batch", "decide.app.cli_check", "decide.app.cli_why", "decide.app.cli_show",
+                "decide.app.cli_replay")
+_GROUP_FLAGS = ("--no-cache",)
 
 
 class DefaultGroup(click.Group):
     """``decide CASE.json`` runs the default command; ``decide tables`` etc. are subcommands."""
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
-            args = ["run", *args]
+        i = 0
+        while i < len(args) and args[i] in _GROUP_FLAGS:
+            i += 1
+        if i < len(args) and args[i] not in ("--help", "-h", "--version") and not self._is_command(args[i]):
+            args = [*args[:i], "run", *args[i:]]
         return super().parse_args(ctx, args)
+
+    def _is_command(self, word: str) -> bool:
+        if word in self.commands or word in LAZY_COMMANDS:
+            return True
+        if word.startswith("-") or word.lower().endswith((".json", ".jsonl")) or os.path.exists(word):
+            return False  # a case (or an option of run)
+        self._load(*LAZY_MODULES)
+        return word in self.commands
+
+    def _load(self, *modules: str) -> None:
+        for name in modules:
+            mod = importlib.import_module(name)
+            cmds = getattr(mod, "COMMANDS", None) or [c for c in vars(mod).values() if isinstance(c, click.Command)]
+            for cmd in cmds:
+                if cmd.name not in self.commands:
+                    self.add_command(cmd)
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in LAZY_COMMANDS:
+            self._load(LAZY_COMMANDS[name])
+        return self.commands.get(name)
+
+    def list_commands(self, ctx):
+        self._load(*LAZY_MODULES)
+        return super().list_commands(ctx)
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="decide")
-def main():
+@click.option("--no-cache", is_flag=True,
+              help="Compile the workbooks afresh: neither read nor write the compile cache (also DECIDE_CACHE=0).")
+@click.pass_context
+def main(ctx, no_cache):
     """Decision tables in Excel, compiled and served.
 
     \b
@@ -39,6 +85,11 @@ def main():
       decide examples/decline_several_causes.json --explain
       decide test
     """
+    if no_cache:
+        before = os.environ.get("DECIDE_CACHE")
+        os.environ["DECIDE_CACHE"] = "0"  # child processes (workers) too; restored when the command ends
+        ctx.call_on_close(lambda: os.environ.pop("DECIDE_CACHE", None) if before is None
+                          else os.environ.__setitem__("DECIDE_CACHE", before))
 
 
 @click.command("run")
@@ -122,8 +173,8 @@ def test_cmd(directory, engine_name, report):
 @click.option("--source", "source_of", metavar="NAME", default=None,
               help="Print the Python source the native runtime compiled for decision NAME.")
 def tables_cmd(directory, fmt, source_of):
-    """List the decisions and tables with their inputs and outputs, then the
-    rule-set version (text format).
+    """List the decisions and tables with their inputs and outputs, and the
+    rule-set version (JSON: {"version", "label", "id", "decisions"}).
 
     \b
     Example:
@@ -141,8 +192,11 @@ def tables_cmd(directory, fmt, source_of):
         return
     infos = book.decisions
     if fmt == "json":
-        click.echo(casejson.dumps({n: {"kind": i.kind, "inputs": list(i.inputs), "outputs": list(i.outputs),
-                              "tables": list(i.tables)} for n, i in infos.items()}))
+        label, _, ident = book.version.rpartition("+")  # LABEL+ID, or ID without a VERSION file
+        click.echo(casejson.dumps({"version": book.version, "label": label or None, "id": ident,
+                                   "decisions": {n: {"kind": i.kind, "inputs": list(i.inputs),
+                                                     "outputs": list(i.outputs), "tables": list(i.tables)}
+                                                 for n, i in infos.items()}}))
         return
     for kind, title in (("service", "Decision services"), ("table", "Tables")):
         items = [i for i in infos.values() if i.kind == kind]
@@ -224,8 +278,7 @@ def serve_cmd(tables, engine_name, host, port, workers, threads, watch, admin_to
         pass
 
 
-COMMANDS = (run, batch, test_cmd, tables_cmd, serve_cmd, *cli_check.COMMANDS, *cli_why.COMMANDS,
-            *cli_show.COMMANDS)
+COMMANDS = (run, test_cmd, tables_cmd, serve_cmd)  # and LAZY_MODULES' COMMANDS, imported when used
 for _cmd in COMMANDS:
     main.add_command(_cmd)
 

@@ -1,6 +1,6 @@
 """The HTTP service: a WSGI application over one Rulebook (``decide.app.server`` serves it).
 
-    GET  /health               liveness, and the version each worker serves
+    GET  /health               liveness, the version (each worker's), reload and watch state
     GET  /ready                readiness: 200, or 503 while the server drains
     GET  /decisions            every decision with its kind, inputs and outputs
     GET  /openapi.json         the OpenAPI 3.1 contract, generated from the Glossary
@@ -52,6 +52,7 @@ _STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 403: 
            422: "422 Unprocessable Entity", 500: "500 Internal Server Error", 503: "503 Service Unavailable"}
 _JSON = "application/json; charset=utf-8"
 _COMMON = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+_JSON_HEADER = (("Content-Type", _JSON),)
 
 # route → (method, handler name, who may call: "open" | "client" | "admin")
 ROUTES = {
@@ -103,6 +104,9 @@ class Service:
         self._fp, self.loaded_at = fingerprint(self.root), _now()
         self.watching = Watch(self._fp, watch) if watch else None
         self.generation = int(stamp.read().get("generation", 0)) if stamp else 0
+        self.follow_error: str | None = None  # why this worker could not load another's reload
+        self._follow_retry_at = 0.0
+        self._failure: dict | None = None  # the last refused POST /reload, until a reload succeeds
         self._spec = None
         self._stop = threading.Event()
         self._thread = None
@@ -122,7 +126,10 @@ class Service:
     # -- background: watching the workbooks, following the other workers' reloads
     def start(self):
         """Report this process's version and start the background thread, if needed
-        (after a fork: threads do not survive one)."""
+        (after a fork: threads do not survive one).  A worker started after a reload
+        (a restart) loads the version in service before it answers."""
+        if self.stamp:
+            self._follow()
         if self.metrics:
             self.metrics.serving(self.version, self.book.engine)
         if self.stamp:
@@ -176,16 +183,26 @@ class Service:
             if [list(x) for x in now] == self.stamp.read().get("fingerprint"):
                 return  # another worker reloaded these files already; _follow catches up
             self._reload_here()
-            self.generation = self.stamp.bump(self.version, self._fp)
+            self.generation = self.stamp.bump(self.book, self._fp)
         self._report()
 
     def _follow(self):
-        stamp = self.stamp.read()
-        g = int(stamp.get("generation", 0))
-        if g > self.generation:
-            self.generation = g  # once per generation, even when the files no longer load
+        """Serve the version another worker published (its copy of the workbooks)."""
+        if int(self.stamp.read().get("generation", 0)) <= self.generation \
+                or time.monotonic() < self._follow_retry_at:
+            return
+        with self.stamp.lock(shared=True):  # no bump (nor removal of the copy) meanwhile
+            stamp = self.stamp.read()
+            g = int(stamp.get("generation", 0))
+            if g <= self.generation:
+                return  # this process published it, or followed it already
             try:
-                self._reload_here(stamp.get("allow_removed") is True)
+                self._reload_here(source=self.stamp.dir / stamp["book"],
+                                  fp=tuple(map(tuple, stamp.get("fingerprint", ()))))
+                self.generation, self.follow_error = g, None
+            except Exception as e:  # kept for /health (printed once); retried a second later
+                self.follow_error = self.follow_error or self._refused(e)
+                self._follow_retry_at = time.monotonic() + 1.0
             finally:
                 self._report()
 
@@ -199,23 +216,38 @@ class Service:
         ``ReloadRefused`` if decisions in service would go, unless ``allow_removed``);
         with a stamp, under its lock and then in every worker."""
         if self.stamp is None:
-            self._reload_here(allow_removed)
+            self._reload_or_record(allow_removed)
         else:
             with self.stamp.lock():
-                self._reload_here(allow_removed)
-                self.generation = self.stamp.bump(self.version, self._fp, allow_removed)
+                self._reload_or_record(allow_removed)
+                self.generation = self.stamp.bump(self.book, self._fp, allow_removed)
             self._report()
         return self.health()
 
-    def _reload_here(self, allow_removed: bool = False):
-        fp = fingerprint(self.root)  # before reading: a later change makes the next look differ
+    def _reload_or_record(self, allow_removed: bool):
         try:
-            self.book.reload(allow_removed=allow_removed)
+            self._reload_here(allow_removed)
+        except WorkbookError as e:  # /health says so (in every worker) until a reload succeeds
+            failure = {"last_error": self._public_text(str(e))[:2000], "last_error_at": _now()}
+            if self.stamp:
+                self.stamp.failed(failure)
+            else:
+                self._failure = failure
+            raise
+
+    def _reload_here(self, allow_removed: bool = False, source: Path | None = None, fp: tuple | None = None):
+        """Reload the tables directory, or (``source``, ``fp``) the copy another worker
+        published of the files whose fingerprint was ``fp``."""
+        if source is None:
+            fp = fingerprint(self.root)  # before reading: a later change makes the next look differ
+        try:
+            self.book.reload(allow_removed=allow_removed or source is not None, source=source)
         except WorkbookError:
             if self.metrics:
                 self.metrics.reloaded(False)
             raise
         self._fp, self.loaded_at, self._spec = fp, _now(), None
+        self._failure = None  # the workbooks load again (with a stamp: bump clears the shared one)
         if self.watching and fingerprint(self.root) == fp:
             self.watching.succeeded()
         if self.metrics:
@@ -325,13 +357,16 @@ class Service:
     # -- handlers
     def health(self) -> dict:
         ir = self.book.ir
-        out = {"status": "degraded" if self.watching and self.watching.failing else "ok", "engine": self.book.engine, "tables": len(ir.tables),
+        reload = self._reload_state()
+        failing = (self.watching and self.watching.failing) or self.follow_error or reload["status"] != "ok"
+        out = {"status": "degraded" if failing else "ok", "engine": self.book.engine, "tables": len(ir.tables),
                "decisions": len(ir.decisions), "loaded_at": self.loaded_at, "version": self.version,
-               "pid": os.getpid()}
+               "pid": os.getpid(), "reload": reload}
         if self.watching:
             out["watch"] = self.watching.to_dict()
         if self.stamp:
             out["generation"] = self.generation
+            out["follow_error"] = self.follow_error  # this worker could not load another's reload
             out["workers"] = self.stamp.workers()
         return out
 
@@ -376,6 +411,11 @@ class Service:
             return Reply(422, {"error": {"message": "the workbooks do not load; the previous version "
                                                     "is still in service", **self._public(e.to_dict())}})
 
+    def _reload_state(self) -> dict:
+        failure = self.stamp.failure() if self.stamp else self._failure
+        return {"status": "failing" if failure else "ok", "last_error": None, "last_error_at": None,
+                **(failure or {})}
+
     def _page(self, environ, method: str, path: str):
         body = self._raw_body(environ, required=True) if method == "POST" else b""
         status, content_type, data = page.respond(self.book, method, path, body)
@@ -399,7 +439,7 @@ class Service:
             raise Reply(400, {"error": e.to_dict()}, decision=name) from None
         except EvaluationError as e:
             raise Reply(422, {"error": self._public(e.to_dict())}, decision=name) from None
-        return name, Reply(200, result.to_dict(), version=result.version)
+        return name, Reply(200, casejson.result_json(result), _JSON_HEADER, version=result.version)
 
     # -- no file paths in answers
     def _public(self, obj):
@@ -445,8 +485,16 @@ def _as_of_param(environ) -> str | None:
 
 
 def _is_json(ctype: str) -> bool:
-    media = ctype.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    known = _JSON_TYPES.get(ctype)
+    if known is None:
+        media = ctype.split(";", 1)[0].strip().lower()
+        known = media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+        if len(_JSON_TYPES) < 64:
+            _JSON_TYPES[ctype] = known
+    return known
+
+
+_JSON_TYPES: dict[str, bool] = {}  # Content-Type as sent → JSON or not (a few: bounded)
 
 
 def _now() -> str:

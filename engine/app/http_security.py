@@ -113,13 +113,18 @@ class Access:
         object.__setattr__(self, "_tokens", tuple(t.encode() for t in self.tokens))
         hosts = None if self.allowed_hosts is None else frozenset(h.lower().strip("[]") for h in self.allowed_hosts)
         object.__setattr__(self, "_hosts", hosts)
+        object.__setattr__(self, "_allowed", {})  # Host headers seen allowed, as sent (a few: bounded)
 
     def host_refused(self, environ) -> str | None:
         """Why the request's Host is refused, or None."""
         if self._hosts is None:
             return None
-        name = host_name(environ.get("HTTP_HOST", ""))
-        if name in self._hosts:
+        header = environ.get("HTTP_HOST", "")
+        if header in self._allowed:
+            return None
+        if host_name(header) in self._hosts:
+            if len(self._allowed) < 64:
+                self._allowed[header] = True
             return None
         return "this host name is not served here (Host header not allowed: start decide serve with --allowed-host)"
 

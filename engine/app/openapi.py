@@ -312,9 +312,16 @@ _COMMON_SCHEMAS = {
         "kind": {"enum": ["service", "table"]}, "inputs": {"type": "array", "items": {"type": "string"}},
         "outputs": {"type": "array", "items": {"type": "string"}}}},
     "Health": {"type": "object", "required": ["status", "engine", "version", "loaded_at"], "properties": {
-        "status": {"const": "ok"}, "engine": {"type": "string"}, "tables": {"type": "integer"},
+        "status": {"enum": ["ok", "degraded"]}, "engine": {"type": "string"}, "tables": {"type": "integer"},
         "decisions": {"type": "integer"}, "loaded_at": {"type": "string"}, "version": {"type": "string"},
         "pid": {"type": "integer"}, "generation": {"type": "integer"},
+        "watch": {"type": "object", "properties": {
+            "status": {"enum": ["ok", "pending", "failing"]}, "differs_since": {"type": ["string", "null"]},
+            "last_error": {"type": ["string", "null"]}, "last_error_at": {"type": ["string", "null"]}}},
+        "reload": {"type": "object", "properties": {
+            "status": {"enum": ["ok", "failing"]}, "last_error": {"type": ["string", "null"]},
+            "last_error_at": {"type": ["string", "null"]}}},
+        "follow_error": {"type": ["string", "null"]},
         "workers": {"type": "object", "additionalProperties": {"type": "object"}}}},
 }
 

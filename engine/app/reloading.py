@@ -4,10 +4,13 @@ The service's processes share a directory (``decide serve --workers N`` makes on
 In it, ``generation.json`` holds ``{"generation": n, "version": v, "fingerprint": f}``
 and ``lock`` serialises writers (``fcntl.flock``).  A worker that reloads (``POST
 /reload``, or ``--watch`` seeing a changed workbook) does it under the lock and bumps
-the generation; every worker checks the stamp every ``POLL`` seconds and reloads
-itself when the generation moved, so all of them serve the same version within
-about ``POLL`` plus the time to compile.  Each worker writes what it serves to
-``worker-<pid>.json``, which ``GET /health`` shows.
+the generation, with a copy of the workbooks it loaded (``book-<n>/``); every worker
+checks the stamp every ``POLL`` seconds and, when the generation moved, loads that
+copy under a shared lock — not the tables directory, which may have changed again —
+so all of them serve the very same version within about ``POLL`` plus the time to
+compile (a worker started later, too, before its first answer).  A refused ``POST
+/reload`` leaves ``failed.json`` until the next bump.  Each worker writes what it
+serves to ``worker-<pid>.json``, which ``GET /health`` shows.
 
 ``version`` is the Rulebook's (``Rulebook.version``: a hash of the workbooks' bytes
 and the engine version): two processes that loaded the same files report the same.
@@ -25,10 +28,11 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
-from decide.compile.reader import workbook_paths
+from decide.compile.source import workbook_paths
 from decide.runtime.rulebook import LABEL_FILE
 
 POLL = 0.25  # seconds between two looks at the stamp
@@ -136,9 +140,10 @@ class Stamp:
         self._last = {"generation": 0, "version": "", "fingerprint": []}
 
     @contextlib.contextmanager
-    def lock(self):
+    def lock(self, shared: bool = False):
+        """Exclusive: to reload and bump; shared: to load a published copy (no bump meanwhile)."""
         with open(self.dir / "lock", "a+") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
+            fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             try:
                 yield
             finally:
@@ -159,16 +164,39 @@ class Stamp:
                 pass  # written at this instant: read next time
         return self._last
 
-    def bump(self, version: str, fp: tuple, allow_removed: bool = False) -> int:
-        """Write generation + 1 (call under ``lock``); returns it.  ``allow_removed``:
-        the operator let this reload take decisions out, so the other workers may too."""
+    def bump(self, book, fp: tuple, allow_removed: bool = False) -> int:
+        """Publish the version ``book`` (a Rulebook) serves as generation + 1 (call
+        under ``lock``); returns it.  Its workbooks are copied to ``book-<n>/``, which
+        the other workers load (``Rulebook.reload(source=...)``): they serve exactly
+        this version even if the tables change meanwhile.  ``allow_removed``: the
+        operator let this reload take decisions out."""
         self._seen = None
         n = int(self.read().get("generation", 0)) + 1
+        snapshot = f"book-{n}"
+        shutil.rmtree(self.dir / snapshot, ignore_errors=True)  # a leftover of a crash
+        book.write_files(self.dir / snapshot)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"generation": n, "version": version, "fingerprint": list(map(list, fp)),
-                                   "allow_removed": allow_removed}), "utf-8")
+        tmp.write_text(json.dumps({"generation": n, "version": book.version, "fingerprint": list(map(list, fp)),
+                                   "allow_removed": allow_removed, "book": snapshot}), "utf-8")
         os.replace(tmp, self.path)  # readers see the old stamp or the new one whole
+        with contextlib.suppress(OSError):
+            (self.dir / "failed.json").unlink()  # the workbooks load again
+        for old in self.dir.glob("book-*"):  # none is being loaded: that takes the lock, shared
+            if old.name != snapshot:
+                shutil.rmtree(old, ignore_errors=True)
         return n
+
+    # -- a refused POST /reload, shown by every worker's /health until the next bump
+    def failed(self, failure: dict) -> None:
+        tmp = self.dir / "failed.tmp"
+        tmp.write_text(json.dumps(failure), "utf-8")
+        os.replace(tmp, self.dir / "failed.json")
+
+    def failure(self) -> dict | None:
+        try:
+            return json.loads((self.dir / "failed.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
 
     # -- what each worker serves
     def report(self, status: dict) -> None:

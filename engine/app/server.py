@@ -128,8 +128,9 @@ def _loop(sockmap: dict, running: Callable[[], bool], tick: Callable[[], None] =
 
 
 def _drain(srv, sockmap: dict, grace: float):
-    """Stop accepting; let the requests received or being received finish and be sent;
-    then close everything."""
+    """Stop accepting; let the requests received or being received (or still in the
+    kernel's buffer, or due on a connection just accepted) finish and be sent; then
+    close everything."""
     from waitress import wasyncore
     from waitress.channel import HTTPChannel
     for d in list(sockmap.values()):
@@ -138,13 +139,31 @@ def _drain(srv, sockmap: dict, grace: float):
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         busy = any(isinstance(c, HTTPChannel) and (c.requests or c.total_outbufs_len
-                                                   or getattr(c, "request", None) is not None)
+                                                   or getattr(c, "request", None) is not None
+                                                   or _unread(c) or _fresh(c))
                    for c in list(sockmap.values()))
         if not busy:
             break
         wasyncore.loop(timeout=0.05, map=sockmap, use_poll=True, count=1)
     srv.task_dispatcher.shutdown()
     wasyncore.close_all(sockmap)
+
+
+def _unread(channel) -> bool:
+    """Bytes the client sent that the loop has not read yet: a connection accepted just
+    before the drain began, its request still in the kernel's buffer (closing it would
+    reset it)."""
+    import socket
+    try:
+        return bool(channel.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except OSError:  # nothing to read (EAGAIN), or the connection is gone
+        return False
+
+
+def _fresh(channel, wait: float = 1.0) -> bool:
+    """Accepted under ``wait`` seconds ago and nothing received yet: its request is on the way."""
+    created = getattr(channel, "creation_time", 0)
+    return channel.last_activity == created and time.time() - created < wait
 
 
 def _waitress(rulebook, host, port, threads, watch, ready, access, limits, access_log):

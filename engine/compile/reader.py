@@ -20,7 +20,8 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
-from decide.compile.xlsxguard import OTHER_FORMATS, BoundedZip, Limits, Refused, open_workbook, over_limit, refusal
+from decide.compile.source import SUFFIXES, Source, read_source, refused, workbook_paths  # noqa: F401
+from decide.compile.xlsxguard import BoundedZip, Limits, Refused, open_bytes, over_limit, read_file, refusal
 from decide.model.errors import Diagnostic
 from decide.model.ir import Loc
 
@@ -65,17 +66,6 @@ class RawSheet:
 
     def row_empty(self, row: int) -> bool:
         return all((row, c) not in self.cells for c in range(1, self.max_col + 1))
-
-
-SUFFIXES = (".xlsx",) + tuple(OTHER_FORMATS)  # listed so that a wrong format is reported, not missed
-
-
-def workbook_paths(directory: str | os.PathLike) -> list[Path]:
-    d = Path(directory)
-    if d.is_file():
-        return [d]
-    return sorted(p for p in d.rglob("*") if p.suffix.lower() in SUFFIXES
-                  and not p.name.startswith(("~$", ".~")))
 
 
 class _CellParser(WorkSheetParser):
@@ -246,15 +236,12 @@ def _fill_merges(sheet: RawSheet, merges, limits: Limits) -> None:
             sheet.max_row, sheet.max_col = max(sheet.max_row, r1), max(sheet.max_col, c1)
 
 
-def read_workbook(path: Path, name: str | None = None, root: Path | None = None,
-                  limits: Limits | None = None) -> tuple[list[RawSheet], list[Diagnostic]]:
-    """The sheets of one workbook, or one diagnostic saying why it is not read.
-    ``root``: the tables directory (a symbolic link may not lead out of it)."""
-    name = name or path.name
-    limits = limits or Limits.from_env()
+def parse_workbook(data: bytes, name: str, limits: Limits) -> tuple[list[RawSheet], list[Diagnostic]]:
+    """The sheets of one workbook from its bytes (``xlsxguard.read_file``), or one
+    diagnostic saying why it is not read.  One pass over each sheet's XML."""
     sheet = ""
     try:
-        zf = open_workbook(path, root, limits)
+        zf = open_bytes(data, limits)
         try:
             wb, strings, parts = _open(zf)
             sheets = []
@@ -267,28 +254,35 @@ def read_workbook(path: Path, name: str | None = None, root: Path | None = None,
         finally:
             zf.close()
     except Refused as r:
-        return [], [Diagnostic(r.code, "error", Loc(name, r.sheet), r.message)]
+        return [], [refused(name, r)]
+
+
+def read_workbook(path: Path, name: str | None = None, root: Path | None = None,
+                  limits: Limits | None = None) -> tuple[list[RawSheet], list[Diagnostic]]:
+    """The sheets of one workbook, or one diagnostic saying why it is not read.
+    ``root``: the tables directory (a symbolic link may not lead out of it)."""
+    name = name or path.name
+    limits = limits or Limits.from_env()
+    try:
+        data = read_file(path, root, limits)
+    except Refused as r:
+        return [], [refused(name, r)]
+    return parse_workbook(data, name, limits)
+
+
+def parse_source(src: Source) -> tuple[list[RawSheet], list[Diagnostic]]:
+    """The sheets of every workbook read, and every problem, in the order read."""
+    sheets, diags = [], list(src.problems)
+    for rel, data in src.entries:
+        if isinstance(data, Diagnostic):
+            diags.append(data)
+            continue
+        s, dg = parse_workbook(data, rel, src.limits)
+        sheets.extend(s)
+        diags.extend(dg)
+    return sheets, diags
 
 
 def read_directory(directory: str | os.PathLike,
                    limits: Limits | None = None) -> tuple[list[RawSheet], list[Diagnostic]]:
-    d = Path(directory)
-    if limits is None:
-        try:
-            limits = Limits.from_env()
-        except ValueError as e:
-            return [], [Diagnostic("E100", "error", Loc(str(directory)), str(e))]
-    if not d.exists():
-        return [], [Diagnostic("E100", "error", Loc(str(directory)),
-                               "no such directory or file")]
-    paths = workbook_paths(d)
-    if not paths:
-        return [], [Diagnostic("E100", "error", Loc(str(directory)),
-                               "contains no .xlsx workbook")]
-    sheets, diags = [], []
-    for p in paths:
-        rel = p.name if d.is_file() else str(p.relative_to(d))
-        s, dg = read_workbook(p, rel, None if d.is_file() else d, limits)
-        sheets.extend(s)
-        diags.extend(dg)
-    return sheets, diags
+    return parse_source(read_source(directory, limits))

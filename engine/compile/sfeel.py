@@ -16,6 +16,8 @@ later, so a broken cell is always an error and never silently ``False``.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import datetime as _dt
 import re
 import unicodedata
@@ -423,14 +425,20 @@ class _Parser:
 
 
 def _guarded(fn):
-    """A cell nested too deeply for the parser is an error, never a crash."""
+    """A cell nested too deeply for the parser is an error, never a crash.  A text parsed
+    before gives the same (immutable) tree again: tables repeat their cells."""
+    @lru_cache(maxsize=8192)
+    def memo(text: str):
+        return fn(text)
+
     def parse(text: str):
         try:
-            return fn(text)
+            return memo(text) if type(text) is str and len(text) <= 200 else fn(text)
         except RecursionError:
             raise SFeelError("the cell nests parentheses or brackets too deeply: simplify it "
                              "or split it into several columns") from None
     parse.__name__, parse.__doc__ = fn.__name__, fn.__doc__
+    parse.cache_clear = memo.cache_clear
     return parse
 
 

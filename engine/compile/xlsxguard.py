@@ -13,6 +13,7 @@ E103 password-protected, E104 over a reading limit, E105 unsafe content or locat
 """
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
@@ -21,11 +22,7 @@ import zlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
-from xml.etree.ElementTree import ParseError
-from xml.parsers.expat import ExpatError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 MB = 1_000_000
 SAVE_AS = "save it as Excel Workbook (.xlsx)"
@@ -203,6 +200,7 @@ def _not_a_zip(f: BinaryIO, head: bytes, size: int) -> Refused:
 
 def _content_types(zf: BoundedZip) -> dict[str, set[str]]:
     """Part name → the content types [Content_Types].xml gives it (Override entries)."""
+    from defusedxml.ElementTree import fromstring  # imported when a workbook is parsed
     name = "[Content_Types].xml"
     try:
         root = fromstring(zf.read(name))
@@ -264,9 +262,11 @@ def _check_zip(zf: BoundedZip, limits: Limits) -> frozenset:
     return frozenset(n for n, ts in types.items() if ts == {WORKSHEET} and n in names)
 
 
-def open_workbook(path: Path, root: Path | None, limits: Limits) -> BoundedZip:
-    """The workbook at ``path`` opened for openpyxl, or Refused.  ``root``: the tables
-    directory, which a symbolic link may not lead out of."""
+def read_file(path: Path, root: Path | None, limits: Limits) -> bytes:
+    """The bytes of the workbook file at ``path``, or Refused, checked on the file alone
+    (location, kind, size, suffix) before it is read.  ``root``: the tables directory,
+    which a symbolic link may not lead out of.  The loader parses these bytes and keys
+    its compile cache by them, so what is parsed is what the version names."""
     suffix = path.suffix.lower()
     if _outside(path, root):
         raise Refused("E105", "is a symbolic link to a file outside the tables directory, which the "
@@ -279,7 +279,7 @@ def open_workbook(path: Path, root: Path | None, limits: Limits) -> BoundedZip:
         raise Refused("E100", "no longer exists (moved or deleted while reading)") from None
     except OSError as e:
         raise Refused("E100", f"cannot be opened: {e.strerror or e}") from None
-    try:
+    with f:
         st = os.fstat(f.fileno())
         if st.st_size == 0:
             raise Refused("E100", "is empty (0 bytes): it may still be being saved; save it again")
@@ -287,24 +287,42 @@ def open_workbook(path: Path, root: Path | None, limits: Limits) -> BoundedZip:
             raise over_limit(f"the file is {_mb(st.st_size)} (at most {_mb(limits.max_total_bytes)})")
         if suffix in OTHER_FORMATS:
             raise Refused("E102", OTHER_FORMATS[suffix])
-        head = f.read(4096)
-        if not head.startswith(b"PK"):
-            raise _not_a_zip(f, head, st.st_size)
-        _check_directory_size(f, st.st_size, limits)
         try:
-            zf = BoundedZip(f, limits)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-            raise Refused("E100", f"is damaged: not a complete zip archive ({_short(e)}); it may have been "
-                                  "saved only in part: save it again from Excel") from None
-        try:
-            zf.worksheets = _check_zip(zf, limits)
-        except BaseException:
-            zf.close()
-            raise
-        return zf
+            data = f.read(limits.max_total_bytes + 1)  # bounded even if it grows meanwhile
+        except OSError as e:
+            raise Refused("E100", f"cannot be read: {e.strerror or e}") from None
+    if not data:
+        raise Refused("E100", "is empty (0 bytes): it may still be being saved; save it again")
+    if len(data) > limits.max_total_bytes:
+        raise over_limit(f"the file is over {_mb(limits.max_total_bytes)}")
+    return data
+
+
+def open_bytes(data: bytes, limits: Limits) -> BoundedZip:
+    """A workbook's bytes (``read_file``) opened for openpyxl, or Refused: checked on its
+    first bytes and its zip directory (nothing is decompressed)."""
+    f = io.BytesIO(data)
+    head = data[:4096]
+    if not head.startswith(b"PK"):
+        raise _not_a_zip(f, head, len(data))
+    _check_directory_size(f, len(data), limits)
+    try:
+        zf = BoundedZip(f, limits)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        raise Refused("E100", f"is damaged: not a complete zip archive ({_short(e)}); it may have been "
+                              "saved only in part: save it again from Excel") from None
+    try:
+        zf.worksheets = _check_zip(zf, limits)
     except BaseException:
-        f.close()
+        zf.close()
         raise
+    return zf
+
+
+def open_workbook(path: Path, root: Path | None, limits: Limits) -> BoundedZip:
+    """The workbook at ``path`` opened for openpyxl, or Refused.  ``root``: the tables
+    directory, which a symbolic link may not lead out of."""
+    return open_bytes(read_file(path, root, limits), limits)
 
 
 # --------------------------------------------------------------------------- errors
@@ -325,6 +343,10 @@ def _causes(e: BaseException) -> list[BaseException]:
 
 def refusal(e: BaseException, part: str = "", sheet: str = "") -> Refused:
     """What openpyxl (or zipfile, or the XML parser) raised on a damaged file → one Refused."""
+    from xml.etree.ElementTree import ParseError  # the XML parsers: imported when a workbook is parsed
+    from xml.parsers.expat import ExpatError
+
+    from defusedxml import DefusedXmlException
     chain = _causes(e)
     for c in chain:
         if isinstance(c, Refused):

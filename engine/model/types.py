@@ -42,6 +42,15 @@ class Version(_PkgVersion):
             raise ValueError(f'"{text}" is not a dotted version such as "6.7.0"')
         super().__init__(text)
         self.text = text
+        parts = [int(p) for p in text.split(".")]
+        while len(parts) > 1 and parts[-1] == 0:
+            parts.pop()
+        # what packaging compares for a dotted version: its release without trailing
+        # zeros; the native runtime compares these tuples (a C comparison) directly
+        self.key = tuple(parts)
+
+    def __reduce__(self):  # packaging's own pickling would drop ``text`` (the compile cache pickles)
+        return Version, (self.text,)
 
     def __repr__(self) -> str:
         return f"Version({self.text!r})"

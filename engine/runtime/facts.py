@@ -77,8 +77,16 @@ def apply_derive(book: Book, plan: Plan, typed: dict) -> dict:
         return typed
     extra = plan.derive(dict(typed)) or {}
     env = dict(typed)
+    env.update(derived_values(book, plan, extra))
+    return env
+
+
+def derived_values(book: Book, plan: Plan, extra) -> dict:
+    """What a derive hook returned (non-empty), checked against the fields it declares
+    and typed: {field: typed value (None for null)}."""
+    out = {}
     for k, v in extra.items():
         if k not in plan.derived:
             raise CaseError(f'decision {plan.name} computed "{k}", which it does not declare')
-        env[k] = coerce_field(book.fields[k], v)
-    return env
+        out[k] = coerce_field(book.fields[k], v)
+    return out

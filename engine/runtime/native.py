@@ -19,16 +19,17 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from decide.runtime import reference as ref
-from decide.runtime.facts import apply_derive, as_mapping, field_coercer, unknown_fields
+from decide.runtime.facts import as_mapping, derived_values, field_coercer, unknown_fields
 from decide.model.errors import Diagnostic, WorkbookError
 from decide.model.functions import FUNCTIONS
 from decide.model.ir import (
-    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Loc, NullTest, OrTests, Plan, RangeTest,
+    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Loc, Name, NullTest, OrTests, Plan, RangeTest,
     Table, Type,
 )
 from decide.model.walk import Visitor
+from decide.compile.cache import compile_code
 from decide.compile.resolve import literal_values, referenced_fields
-from decide.model.types import TYPES
+from decide.model.types import TOO_BIG, TYPES
 from decide.model.values import Version
 from decide.runtime.result import FiredRule, Result
 
@@ -40,6 +41,20 @@ INDEX_BUDGET = 2_000_000  # candidate entries an index may hold
 def _neg(v):
     v = ref._num(v)
     return None if v is None else -v
+
+
+MEMO_SIZE = 4096  # texts remembered per field whose raw values all need parsing
+
+
+def _memo(coerce: Callable[[Any], Any], cache: dict) -> Callable[[str], Any]:
+    """``coerce`` of a text, remembered in ``cache`` (at most MEMO_SIZE texts; a refused
+    text is not remembered, its error raised each time)."""
+    def memo(raw: str):
+        v = coerce(raw)
+        if len(cache) < MEMO_SIZE:
+            cache[raw] = v
+        return v
+    return memo
 
 
 def fired_rules(book: Book, t: Table) -> tuple[FiredRule, ...]:
@@ -63,6 +78,8 @@ class _Gen:
         self.in_lambda = False  # inside a per-rule function, other fields come from _e
         self.kbuf = None  # constants of the rule being compiled into a shared shape
         self.checks: dict[int, str] = {}  # output column → its compiled conformance check
+        self.one_fired: set[int] = set()  # tables whose f{k} is one FiredRule (not a tuple)
+        self.list_fired: set[int] = set()  # tables whose f{k} is a list of FiredRules
         self.expr_gen = _ExprCode(self)
         self.true_code = _TrueCode(self)
         self.false_code = _FalseCode(self)
@@ -116,6 +133,17 @@ class _Gen:
     def false_expr(self, t, x: str, type_: Type) -> str:
         """True exactly when the reference says False (not null)."""
         return self.false_code.visit(t, x, type_)
+
+    def field_operand(self, e, type_: Type) -> str | None:
+        """The local of the field ``e`` names when a test may compare the column with it
+        in plain Python (both numbers, or both dates, or both texts), else None."""
+        if self.in_lambda or not isinstance(e, Name) or e.name not in self.book.fields:
+            return None
+        other = self.book.fields[e.name].type
+        numeric = (Type.NUMBER, Type.INTEGER)
+        if (type_ in numeric and other in numeric) or (type_ is other and type_ in (Type.DATE, Type.TEXT)):
+            return self.var(e.name)
+        return None
 
     def reference_test(self, t, x: str) -> str:
         """The reference's verdict on test ``t`` (bound as a constant) for value ``x``."""
@@ -174,13 +202,12 @@ class _Gen:
             # An if/elif chain this long overflows Python's compiler (it nests each elif):
             # every rule becomes an entry of one flat tuple, tested in a loop.
             index = ("all", None, None)
-        if index is None and t.hit_policy is HitPolicy.FIRST:
-            for i, r in enumerate(t.rules):
-                self.emit(f"{'if' if i == 0 else 'elif'} {self.condition(t, r, cols)}:")
-                self.emit(f"{self._unpack(outs)} = {self.outputs_of(t, i)}", 2)
-                self.emit(f"f{k} = ({fr}[{i}],)", 2)
-            self.emit("else:")
-            self._no_match(t, outs, k, 2)
+        order = self._chain_order(t) if index is None else None
+        if order is not None:
+            self._chain(t, order, cols, outs, k, fr)
+            return
+        if index is None and self._in_rule_order(t):
+            self._collect_inline(t, cols, outs, k, fr)
             return
         if index is None:
             self.emit(f"m{k} = []")
@@ -227,6 +254,76 @@ class _Gen:
                 return
             self.emit(f"m{k} = [e[3] for e in cand{k} if {call}]")
         self._policy(t, outs, k, fr)
+
+    def _chain_order(self, t: Table):
+        """The order in which an unindexed single-hit table can try its rules, the first
+        match winning (FIRST: the rows; PRIORITY with literal outputs: by rank; UNIQUE and
+        ANY when no two rules can match one case: the rows), or None."""
+        if t.hit_policy is HitPolicy.FIRST:
+            return list(range(len(t.rules)))
+        p = t.hit_policy
+        if p in (HitPolicy.UNIQUE, HitPolicy.ANY) and _disjoint(t):
+            return list(range(len(t.rules)))  # at most one rule can match: the first that does
+        if not p.single or p.order is None or not self.literal_outputs(t):
+            return None
+        order = p.order(self.book, t, [tuple(o.expr.value for o in r.outputs) for r in t.rules])
+        return list(order) if order is not None else None
+
+    def _in_rule_order(self, t: Table) -> bool:
+        """A list per output of every matching rule's outputs in rule order (RULE ORDER,
+        COLLECT without aggregator)."""
+        return t.hit_policy is HitPolicy.RULE_ORDER or (t.hit_policy is HitPolicy.COLLECT and t.aggregator is None)
+
+    def _collect_inline(self, t: Table, cols, outs, k, fr):
+        """Each matching rule appends its outputs and fired rule where it is tested (a
+        rule's computed outputs are all evaluated before any is appended)."""
+        for v in outs:
+            self.emit(f"{v} = []")
+        self.emit(f"f{k} = []")
+        self.list_fired.add(k)
+        for i, r in enumerate(t.rules):
+            self.emit(f"if {self.condition(t, r, cols)}:")
+            if all(isinstance(o.expr, Literal) for o in r.outputs):
+                for v, o in zip(outs, r.outputs):
+                    self.emit(f"{v}.append({self.const(o.expr.value)})", 2)
+            else:  # computed outputs, in one go (as the reference computes them)
+                self.emit(f"_o = {self.outputs_of(t, i)}", 2)
+                for j, v in enumerate(outs):
+                    self.emit(f"{v}.append(_o[{j}])", 2)
+            self.emit(f"f{k}.append({fr}[{i}])", 2)
+
+    def _chain(self, t: Table, order, cols, outs, k, fr):
+        """One if/elif chain over the rules in ``order``.  A rule with no test ends it
+        (what follows never fires); then exactly one rule fires and f{k} is that
+        FiredRule itself, not a tuple (``build`` splices the fired rules)."""
+        conds = []
+        for i in order:
+            c = self.condition(t, t.rules[i], cols)
+            conds.append((i, c))
+            if c == "True":
+                break
+        catch_all = conds[-1][1] == "True"
+        if catch_all:
+            self.one_fired.add(k)
+        for n, (i, c) in enumerate(conds):
+            if n == 0:
+                self.emit("if True:" if c == "True" else f"if {c}:")
+            elif c == "True":
+                self.emit("else:")
+            else:
+                self.emit(f"elif {c}:")
+            self._assign(outs, t, i, 2)
+            self.emit(f"f{k} = {fr}[{i}]" if catch_all else f"f{k} = {self.bind((self.ns[fr][i],), 'F')}", 2)
+        if not catch_all:
+            self.emit("else:")
+            self._no_match(t, outs, k, 2)
+
+    def _assign(self, outs, t: Table, i: int, depth: int):
+        expr = self.outputs_of(t, i)
+        if len(outs) == 1 and expr.endswith(",)"):
+            self.emit(f"{outs[0]} = {expr[1:-2]}", depth)
+        else:
+            self.emit(f"{self._unpack(outs)} = {expr}", depth)
 
     def _lookup(self, index, cols, k, entries):
         """Emit cand{k} = the candidate (test, constants, rule index) entries for this case."""
@@ -314,7 +411,14 @@ class _Gen:
         return f"(lambda i: (_PKEY(BOOK, {self.bind(t, 'TB')}, {row.replace('@I@', 'i')}), i))"
 
     def _priority(self, t: Table, outs, k, fr, m, row):
-        self.emit(f"i = min({m}, key={self._priority_key(t, row)})", 2)
+        if self.literal_outputs(t):  # each rule's rank, computed once
+            order = t.hit_policy.order(self.book, t, [tuple(o.expr.value for o in r.outputs) for r in t.rules])
+            rank = [0] * len(t.rules)
+            for n, i in enumerate(order):
+                rank[i] = n
+            self.emit(f"i = min({m}, key={self.bind(tuple(rank), 'RK')}.__getitem__)", 2)
+        else:
+            self.emit(f"i = min({m}, key={self._priority_key(t, row)})", 2)
         self.emit(f"{self._unpack(outs)} = {row.replace('@I@', 'i')}", 2)
         self.emit(f"f{k} = ({fr}[i],)", 2)
 
@@ -350,21 +454,58 @@ class _Gen:
             v = self.var(name)
             self.emit(f"{v} = facts.get({name!r})")
             norm = self.bind(field_coercer(f), "N")
+            if TYPES[f.type].fast_check(v, self.bind) is None:
+                # no canonical raw form (versions): a text's typed value is remembered
+                cache, memo = self.bind({}, "VC"), self.bind(None, "NC")
+                self.ns[memo] = _memo(field_coercer(f), self.ns[cache])
+                self.emit(f"if {v} is not None: {v} = {cache}.get({v}) or {memo}({v}) "
+                          f"if {v}.__class__ is str else {norm}({v})")
+                continue
+            if f.type in (Type.INTEGER, Type.NUMBER):
+                # a float (JSON without Decimal, Python callers): typed here as the parser
+                # types it (Decimal(repr(x)); a whole float below 2**53 is that int), the
+                # parser only for what this does not settle (errors keep the raw value)
+                self.emit(f"if {v} is not None and not ({self.fast_check(f, v)}):")
+                if f.type is Type.INTEGER:
+                    self.emit(f"_n = int({v}) if {v}.__class__ is float and {v}.is_integer() and "
+                              f"-9007199254740992.0 < {v} < 9007199254740992.0 else None", 2)
+                else:
+                    self.emit(f"_n = Decimal(repr({v})) if {v}.__class__ is float and -1e99 < {v} < 1e99 "
+                              "else None", 2)
+                self.emit(f"{v} = _n if _n is not None and ({self.fast_check(f, '_n')}) else {norm}({v})", 2)
+                continue
             self.emit(f"if {v} is not None and not ({self.fast_check(f, v)}): {v} = {norm}({v})")
         if plan.derive is not None:
-            self.ns["APPLY_DERIVE"] = apply_derive
-            self.ns["PLAN"] = plan
-            items = ", ".join(f"({n!r}, {self.var(n)})" for n in plan.inputs)
-            self.emit(f"_env = APPLY_DERIVE(BOOK, PLAN, {{k: v for k, v in ({items},) if v is not None}})")
-            for n in plan.derived:
-                self.emit(f"{self.var(n)} = _env.get({n!r})")
+            # The hook gets a fresh dict of the typed inputs given (built straight-line: no
+            # copies, no tuples); an empty answer costs one test.
+            self.ns["DERIVE"] = plan.derive
+            self.ns["DERIVED"] = lambda extra: derived_values(book, plan, extra)
+            self.emit("_t = {}")
+            for n in plan.inputs:
+                self.emit(f"if {self.var(n)} is not None: _t[{n!r}] = {self.var(n)}")
+            self.emit("_x = DERIVE(_t)")
+            if plan.derived:
+                # an undeclared name: derived_values raises the error it meets first
+                self.ns["DECLARED"] = frozenset(plan.derived)
+                self.emit("if _x:")
+                self.emit("if not DECLARED.issuperset(_x): DERIVED(_x)", 2)
+                for n in plan.derived:
+                    v = self.var(n)
+                    if n in plan.inputs:
+                        self.emit(f"if {n!r} in _x: {v} = _x[{n!r}]", 2)
+                    else:
+                        self.emit(f"{v} = _x.get({n!r})", 2)
+                    self.emit(f"if {v} is not None and not ({self.fast_check(book.fields[n], v)}): "
+                              f"{v} = {self.bind(field_coercer(book.fields[n]), 'N')}({v})", 2)
+            else:
+                self.emit("if _x: DERIVED(_x)")  # refuses any name: the decision declares none
 
     def build(self) -> Callable:
         book, plan = self.book, self.plan
         self.prologue()
         for k, tname in enumerate(plan.tables):
             self.table(book.tables[tname], k)
-        fired = " + ".join(f"f{k}" for k in range(len(plan.tables))) or "()"
+        fired = self._fired(len(plan.tables))
         outs = []
         for f in plan.outputs:
             v = self.var(f)
@@ -372,8 +513,16 @@ class _Gen:
                 outs.append(f"{f!r}: list({v}) if {v}.__class__ is tuple else {v}")
             else:
                 outs.append(f"{f!r}: {v}")
-        self.emit(f"return RESULT(NAME, {{{', '.join(outs)}}}, {fired})")
+        self.emit(f"return RESULT(NAME, {{{', '.join(outs)}}}, {fired}, _version)")
         return self._finish("decide")
+
+    def _fired(self, n: int) -> str:
+        """The decision's fired rules: f{k} is a FiredRule for a table in ``one_fired``,
+        else a tuple of them."""
+        if n == 1 and not self.one_fired:
+            return "tuple(f0)" if self.list_fired else "f0"
+        parts = [f"f{k}" if k in self.one_fired else f"*f{k}" for k in range(n)]
+        return "(" + ", ".join(parts) + ("," if n == 1 else "") + ")" if parts else "()"
 
     def build_validator(self) -> Callable:
         """facts → the validated, typed and derived facts (absent ones left out): what
@@ -389,7 +538,8 @@ class _Gen:
     def _finish(self, name: str) -> Callable:
         # fields never assigned (absent inputs of no table) are null
         pre = [f"    {v} = None" for f, v in self.vars.items() if f not in self.plan.inputs]
-        src = f"def {name}(facts):\n" + "\n".join(pre + self.lines) + "\n"
+        params = "facts, _version=None" if name == "decide" else "facts"  # the Result's version
+        src = f"def {name}({params}):\n" + "\n".join(pre + self.lines) + "\n"
         self.source = src
         tables = [self.book.tables[n] for n in self.plan.tables]
         biggest = max(tables, key=lambda t: len(t.rules), default=None)
@@ -402,7 +552,7 @@ class _Gen:
         """Python's ``compile`` of generated code; code too large or too deeply nested for
         Python's compiler is a WorkbookError naming the table, never a raw exception."""
         try:
-            return compile(src, filename, mode)
+            return compile_code(src, filename, mode)  # Python's compile, through the compile cache
         except (RecursionError, MemoryError, SyntaxError) as e:  # SyntaxError: "too many statically nested blocks"
             what = type(e).__name__
             if t is None:
@@ -415,10 +565,14 @@ class _Gen:
     def fast_check(self, f, v: str) -> str:
         """An expression true when ``v`` is already a valid typed value (no conversion
         needed): the type's canonical-form check, then the field's allowed values."""
-        base = TYPES[f.type].fast_check(v, self.bind)
+        allowed = f.allowed
+        if f.type is Type.INTEGER and isinstance(allowed, RangeTest) and \
+                all(isinstance(b.value, int) and abs(b.value) < TOO_BIG for b in (allowed.low, allowed.high)):
+            base = f"{v}.__class__ is int"  # the allowed range is within the size limit
+        else:
+            base = TYPES[f.type].fast_check(v, self.bind)
         if base is None:
             return "False"
-        allowed = f.allowed
         if isinstance(allowed, tuple):
             return f"{base} and {v} in {self.bind(frozenset(allowed), 'A')}"
         if isinstance(allowed, RangeTest):
@@ -505,7 +659,10 @@ class _TrueCode(Visitor):
 
     def CompareTest(self, t, x, type_):
         if not isinstance(t.value, Literal):
-            return self.__default__(t, x, type_)
+            y = self.gen.field_operand(t.value, type_)
+            if y is None:
+                return self.__default__(t, x, type_)
+            return f"({x} is not None and {y} is not None and {x} {'==' if t.op == '=' else t.op} {y})"
         v = t.value.value
         k = self.gen.const(v)
         if t.op == "=":
@@ -515,7 +672,11 @@ class _TrueCode(Visitor):
                 return f"({x} is not None and {k} in {x})"
             if isinstance(v, bool):
                 return f"{x} is {k}"
+            if isinstance(v, Version) and type_ is Type.VERSION:
+                return f"({x} is not None and {x}.key == {self.gen.const(v.key)})"
             return f"{x} == {k}"
+        if isinstance(v, Version) and type_ is Type.VERSION:
+            return f"({x} is not None and {x}.key {t.op} {self.gen.const(v.key)})"
         return f"({x} is not None and {x} {t.op} {k})"
 
     def RangeTest(self, t, x, type_):
@@ -528,6 +689,10 @@ class _TrueCode(Visitor):
     def OrTests(self, t, x, type_):
         if not _LITERAL.visit(t):
             return self.__default__(t, x, type_)
+        keys = _eq_keys(t)
+        if type_ is not Type.TEXT_LIST and keys is not None and len(keys) >= 3 and \
+                all(k.__class__ is str for k in keys) and self.gen.kbuf is None:
+            return f"{x} in {self.gen.bind(frozenset(keys), 'S')}"  # one hash lookup
         return "(" + " or ".join(self.visit(s, x, type_) for s in t.tests) + ")"
 
     def NotTests(self, t, x, type_):
@@ -554,7 +719,12 @@ class _FalseCode(Visitor):
 
     def CompareTest(self, t, x, type_):
         if not isinstance(t.value, Literal):
-            return self.__default__(t, x, type_)
+            y = self.gen.field_operand(t.value, type_)
+            if y is None:
+                return self.__default__(t, x, type_)
+            if t.op == "=":
+                return f"({x} is None or {y} is None or {x} != {y})"
+            return f"({x} is not None and {y} is not None and not ({x} {t.op} {y}))"
         v = t.value.value
         k = self.gen.const(v)
         if t.op == "=":
@@ -564,7 +734,11 @@ class _FalseCode(Visitor):
                 return f"({x} is None or {k} not in {x})"
             if isinstance(v, bool):
                 return f"{x} is not {k}"
+            if isinstance(v, Version) and type_ is Type.VERSION:
+                return f"({x} is None or {x}.key != {self.gen.const(v.key)})"
             return f"({x} is None or {x} != {k})"
+        if isinstance(v, Version) and type_ is Type.VERSION:
+            return f"({x} is not None and not ({x}.key {t.op} {self.gen.const(v.key)}))"
         return f"({x} is not None and not ({x} {t.op} {k}))"
 
     def RangeTest(self, t, x, type_):
@@ -587,6 +761,26 @@ def _eq_keys(test):
                                          isinstance(s.value, Literal) for s in test.tests):
         return [s.value.value for s in test.tests]
     return None
+
+
+def _disjoint(t: Table) -> bool:
+    """No two rules can match one case: every pair has a column where both test
+    equality with literals and share no value."""
+    keys = []
+    for r in t.rules:
+        row = []
+        for col, e in zip(t.inputs, r.inputs):
+            ks = None if col.type is Type.TEXT_LIST else _eq_keys(e.test)
+            try:
+                row.append(None if ks is None else frozenset(ks))
+            except TypeError:
+                row.append(None)
+        keys.append(row)
+    for a, ka in enumerate(keys):
+        for kb in keys[a + 1:]:
+            if not any(x is not None and y is not None and not (x & y) for x, y in zip(ka, kb)):
+                return False
+    return True
 
 
 def _eq_index(t: Table, j: int):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from time import time as _time
@@ -25,15 +24,26 @@ class ReloadRefused(WorkbookError):
     """A reload would take decisions out of service; ``removed`` names them.
     ``Rulebook.reload(allow_removed=True)`` installs such a rule set anyway."""
 
-    def __init__(self, removed: Iterable[str]):
+    def __init__(self, removed: Iterable[str], missing: Iterable[str] = ()):
         self.removed = sorted(removed)
-        self.diagnostics = []
+        self.missing = sorted(missing)  # workbooks of the version in service no longer there
+        self.diagnostics = [_missing_diagnostic(m) for m in self.missing]
+        gone = f" ({', '.join(self.missing)} missing)" if self.missing else ""
         Exception.__init__(self, "reload refused: the new workbooks lack decision"
                            f"{'s' if len(self.removed) != 1 else ''} {', '.join(self.removed)} that the "
-                           "version in service offers (reload with allow_removed to take them out)")
+                           f"version in service offers{gone} (reload with allow_removed to take them out)")
 
     def to_dict(self) -> dict:
-        return {"error": "decisions_removed", "message": str(self), "removed": self.removed}
+        return {"error": "decisions_removed", "message": str(self), "removed": self.removed,
+                "missing": self.missing}
+
+
+def _missing_diagnostic(workbook: str):
+    from decide.model.errors import Diagnostic
+    from decide.model.ir import Loc
+    return Diagnostic("E108", "error", Loc(workbook, "", ""),
+                      "is missing: the version in service has it (deleted, renamed, or being saved "
+                      "by a temporary file and a rename?)")
 
 
 @dataclass(frozen=True)
@@ -67,9 +77,22 @@ class Rulebook:
         self._install(self._compile())
 
     def _compile(self, directory: str | os.PathLike | None = None):
-        from decide.compile.loader import load_book  # openpyxl (and numpy) load when a book does
-        book = load_book(directory or self.path, self._services)
-        files = _read_files(directory or self.path)  # after the loader's checks bounded them
+        from decide.compile.loader import collector_paused, load_workbooks  # openpyxl: only on a cache miss
+        where = directory or self.path
+        for attempt in range(_ATTEMPTS):  # a save during the read: read again, so one version is what was read
+            before = _file_keys(where)
+            try:
+                book, files = load_workbooks(where, self._services)  # files: the bytes parsed
+            except WorkbookError:  # of files that changed meanwhile: read them again
+                if attempt + 1 < _ATTEMPTS and _changed(before, _file_keys(where)):
+                    continue
+                raise
+            label = read_label(where)
+            changed = _changed(before, _file_keys(where))
+            if not changed:
+                break
+        else:
+            raise _changing_error(changed)
         if self.engine == "durable":
             from decide.runtime.durable.backend import DurableBackend  # imported only when asked for
             backend = DurableBackend(book)
@@ -77,10 +100,11 @@ class Rulebook:
             fns = {name: _durable_decider(book, name, backend, validators[name]) for name in book.decisions}
         else:
             backend = None
-            fns = compile_book(book)
-        label = read_label(directory or self.path)
+            with collector_paused():  # many objects, few cycles: about 2× faster on large tables
+                fns = compile_book(book)
         dated = frozenset(n for n, p in book.decisions.items() if AS_OF in p.inputs)  # they read the date
-        return book, fns, backend, files, make_version(_digest(files), label), Dates(time_zone(book.time_zone), dated)
+        dates = Dates(time_zone(book.time_zone), dated)
+        return book, fns, backend, files, make_version(_digest(files), label), dates
 
     def _install(self, compiled):
         # One assignment: a thread sees either the old version whole or the new one whole.
@@ -106,8 +130,7 @@ class Rulebook:
             day = span[2] if span[0] <= t < span[1] else dates.today(t)
         else:
             facts, day = dates.supply(name, facts, as_of)
-        result = fn(facts)
-        result.version = state[4]
+        result = fn(facts, state[4])  # a compiled decision takes the version its Result carries
         result.as_of = day
         return result
 
@@ -132,18 +155,41 @@ class Rulebook:
             raise _unknown(name, fns)
         return getattr(fns[name], "source", None) or native_source(ir, name)
 
-    def reload(self, *, allow_removed: bool = False) -> None:
+    def reload(self, *, allow_removed: bool = False, source: str | os.PathLike | None = None) -> None:
         """Load the workbooks again.  On error the current version stays in service
         (the WorkbookError propagates); on success the new one replaces it whole.
         A rule set that lacks a decision the version in service offers (a workbook
         missing, half-saved, renamed) is refused with ``ReloadRefused``, a
-        WorkbookError, unless ``allow_removed``."""
+        WorkbookError, unless ``allow_removed``.  ``source``: load the copy that
+        ``write_files`` made (another process's version) instead of ``path``."""
         with self._lock:
-            compiled = self._compile()
+            try:
+                compiled = self._compile(source)
+            except WorkbookError as e:  # a missing workbook first: it explains the rest
+                if source is not None:
+                    raise
+                present = set(_read_files(self.path, names_only=True))  # none: E100 says why
+                missing = set(self._state[3]) - present
+                if present and missing and not isinstance(e, ReloadRefused):
+                    raise WorkbookError([*map(_missing_diagnostic, sorted(missing)), *e.diagnostics]) from None
+                raise
             removed = set(self._state[0].decisions) - set(compiled[0].decisions)
             if removed and not allow_removed:
-                raise ReloadRefused(removed)
+                raise ReloadRefused(removed, set(self._state[3]) - set(compiled[3]))
             self._install(compiled)
+
+    def write_files(self, directory: str | os.PathLike) -> None:
+        """Write the workbooks of the version in service, and its label, into the
+        (new) ``directory``: ``reload(source=directory)`` in another process then
+        serves this very version, whatever the tables directory holds by then."""
+        d = Path(directory)
+        files, version = self._state[3], self._state[4]
+        for rel, data in files.items():
+            target = d / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if "+" in version:
+            (d / LABEL_FILE).write_text(version.partition("+")[0] + "\n", "utf-8")
 
     @property
     def decisions(self) -> dict[str, DecisionInfo]:
@@ -170,6 +216,7 @@ class Rulebook:
         with _UNPICKLED_LOCK:
             compiled = _UNPICKLED.get(key) if key else None
             if compiled is None:
+                import tempfile  # only here: a few ms of imports that a plain load does without
                 with tempfile.TemporaryDirectory(prefix="decide-book-") as d:
                     for rel, data in files.items():
                         target = Path(d, rel)
@@ -191,17 +238,50 @@ _UNPICKLED: dict = {}  # (digest, engine, version) → compiled version: one com
 _UNPICKLED_LOCK = threading.Lock()
 
 
-def _read_files(path: str | os.PathLike) -> dict[str, bytes]:
+def _read_files(path: str | os.PathLike, names_only: bool = False) -> dict[str, bytes]:
     """The workbooks under ``path`` as {name relative to it: bytes} (what a pickle ships)."""
     d = Path(path)
     files = {}
-    from decide.compile.reader import workbook_paths
+    from decide.compile.source import workbook_paths
     for p in workbook_paths(d) if d.exists() else ():
         try:
-            files[p.name if d.is_file() else str(p.relative_to(d))] = p.read_bytes()
+            files[p.name if d.is_file() else str(p.relative_to(d))] = b"" if names_only else p.read_bytes()
         except OSError:
             continue  # the loader reports it
     return files
+
+
+_ATTEMPTS = 3  # reads of workbooks that keep changing while being read
+
+
+def _file_keys(path: str | os.PathLike) -> dict[str, tuple]:
+    """Identity and state of each file a load reads (workbooks and ``VERSION``): a file
+    renamed over, rewritten or touched during a load changes its key."""
+    from decide.compile.source import workbook_paths
+    d = Path(path)
+    paths = list(workbook_paths(d)) if d.exists() else []
+    paths.append((d.parent if d.is_file() else d) / LABEL_FILE)
+    keys = {}
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        keys[p.name if d.is_file() else str(p.relative_to(d))] = \
+            (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return keys
+
+
+def _changed(before: dict, after: dict) -> list[str]:
+    return sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
+
+
+def _changing_error(names: list[str]) -> WorkbookError:
+    from decide.model.errors import Diagnostic
+    from decide.model.ir import Loc
+    return WorkbookError([Diagnostic("E100", "error", Loc(n, "", ""),
+                                     f"changed while it was being read ({_ATTEMPTS} times): it is still "
+                                     "being saved; load it again when the save is done") for n in names])
 
 
 def _digest(files: dict[str, bytes]) -> str:
@@ -272,9 +352,9 @@ def _durable_decider(book: Book, name: str, backend, validate):
     fired_by_table = {t: fired_rules(book, book.tables[t]) for t in plan.tables}
     run = backend.run
 
-    def decide(facts):
+    def decide(facts, version=None):
         outputs, fired = run(name, validate(facts))
-        return Result(name, outputs, tuple(fired_by_table[t][i] for t, i in fired))
+        return Result(name, outputs, tuple(fired_by_table[t][i] for t, i in fired), version)
     return decide
 
 

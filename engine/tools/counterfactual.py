@@ -582,6 +582,19 @@ def confirm(book: Book, plan: Plan, facts: dict):
         return None
 
 
+def table_reads(t: Table) -> set:
+    """The fields a table reads: its input expressions, its cells, its output expressions."""
+    out = set()
+    for i, col in enumerate(t.inputs):
+        out |= referenced_fields(col.expr)
+        for r in t.rules:
+            out |= referenced_fields(r.inputs[i].test)
+    for r in t.rules:
+        for o in r.outputs:
+            out |= referenced_fields(o.expr)
+    return out
+
+
 def upstream(book: Book, plan: Plan, fields: set) -> list[Table]:
     """The plan's tables that the given fields depend on, in evaluation order."""
     needed = set(fields)
@@ -590,15 +603,9 @@ def upstream(book: Book, plan: Plan, fields: set) -> list[Table]:
         t = book.tables[name]
         if needed & set(t.output_fields):
             keep.append(t)
-            for i, col in enumerate(t.inputs):
-                needed |= referenced_fields(col.expr)
-                for r in t.rules:
-                    needed |= referenced_fields(r.inputs[i].test)
-            for r in t.rules:
-                for o in r.outputs:
-                    needed |= referenced_fields(o.expr)
+            needed |= table_reads(t)
     return list(reversed(keep))
 
 
-__all__ = ["Var", "Search", "Leaf", "Need", "field_var", "candidate_var", "confirm", "upstream",
+__all__ = ["Var", "Search", "Leaf", "Need", "field_var", "candidate_var", "confirm", "upstream", "table_reads",
            "DIRECTIONS", "DEFAULT_BUDGET"]

@@ -59,6 +59,7 @@ class CaseChange:
     old: Any  # outputs dict, or {"error": message}
     new: Any
     fields: list[str]  # the output fields that differ
+    now: str = ""  # what decides it now: "decided by T rule 3 (…)", "refused" (see ``now_deciding``)
 
 
 @dataclass
@@ -94,7 +95,7 @@ class DiffReport:
                 for t in self.tables],
             "decisions": {d: {"evaluated": self.evaluated.get(d, 0), "changed": [
                 {"source": c.source, "case": c.case, "old": _jsonable(c.old), "new": _jsonable(c.new),
-                 "fields": c.fields} for c in cs]} for d, cs in self.cases.items()},
+                 "fields": c.fields, "now": c.now} for c in cs]} for d, cs in self.cases.items()},
             # present only when there is something to say (or lint was asked for)
             **{kind: [e.to_dict() for e in self.edits(kind)]
                for kind in ("glossary", "tests", "invariants") if self.edits(kind)},
@@ -180,18 +181,32 @@ def _policy(t: Table) -> str:
 
 
 # --------------------------------------------------------------------------- cases
+def case_of(obj: dict) -> tuple[Optional[str], dict]:
+    """(decision or None, facts) of one corpus line: a JSON object of facts with an
+    optional ``"decision"`` key, or a decision log line (``"decision"`` and a
+    ``"facts"`` object; its other keys — outputs, version, time … — are ignored)."""
+    if isinstance(obj.get("facts"), dict) and isinstance(obj.get("decision"), str):
+        return obj["decision"], dict(obj["facts"])
+    obj = dict(obj)
+    return obj.pop("decision", None), obj
+
+
 def read_corpus(path: str | os.PathLike) -> Iterable[tuple[str, Optional[str], dict]]:
-    """(source, decision or None, facts) for every line of a JSONL file."""
+    """(source, decision or None, facts) for every line of a JSONL file (a corpus of
+    cases or a decision log), numbers with a fraction as Decimal, like a case file."""
     with open(path, encoding="utf-8") as fh:
         for i, line in enumerate(fh, 1):
             line = line.strip()
             if not line:
                 continue
-            obj = json.loads(line)
+            try:
+                obj = json.loads(line, parse_float=Decimal)
+            except ValueError as e:
+                raise ValueError(f"{path}: line {i} is not valid JSON ({e})") from None
             if not isinstance(obj, dict):
                 raise ValueError(f"{path}: line {i} is not a JSON object of facts")
-            d = obj.pop("decision", None)
-            yield f"line {i}", d, obj
+            d, facts = case_of(obj)
+            yield f"line {i}", d, facts
 
 
 def _raw(v):
@@ -299,18 +314,52 @@ def generate_cases(books: list[Book], decision: str, n: int, seed: int = 0) -> l
     return cases
 
 
-def _run(rulebook, decision: str, facts: dict):
+def decide_case(rulebook, decision: str, facts: dict, **options) -> tuple[dict, tuple]:
+    """(outputs, or {"error": message} when the case is refused; the rules that fired)."""
     try:
-        return dict(rulebook.decide(decision, facts).outputs)
+        r = rulebook.decide(decision, facts, **options)
+        return dict(r.outputs), r.fired
     except (CaseError, EvaluationError) as e:
-        return {"error": str(e)}
+        return {"error": str(e)}, ()
     except KeyError as e:
-        return {"error": f"unknown field {e}"}
+        return {"error": f"unknown field {e}"}, ()
 
 
 def _differ(a, b) -> list[str]:
     keys = list(dict.fromkeys(list(a) + list(b)))
     return [k for k in keys if a.get(k) != b.get(k)]
+
+
+def compare_case(book: Book, decision: str, source: str, facts: dict, old: dict, old_fired, new: dict,
+                 new_fired) -> Optional[CaseChange]:
+    """The CaseChange of a case whose outputs ``old`` and ``new`` differ (None when
+    they do not), labelled with what decides it now in ``book`` (the new version).
+    ``old_fired``: (table, rule id) pairs; ``new_fired``: the FiredRules of ``new``."""
+    fields = _differ(old, new)
+    if not fields:
+        return None
+    return CaseChange(decision, source, facts, old, new, fields,
+                      now_deciding(book, decision, fields, old_fired, new, new_fired))
+
+
+def now_deciding(book: Book, decision: str, fields, old_fired, new: dict, new_fired) -> str:
+    """What decides a changed case now, the key its case is grouped by: the rules of
+    the tables that give the changed outputs that fire now and did not before (else
+    those that fire), e.g. ``decided by TrackRecordSpend rule 2 (card_eligibility.xlsx ›
+    5 実績-金額, row 8)``; ``refused`` when the case is refused now; ``no rule of T fires``."""
+    if "error" in new:
+        return "refused"
+    plan = book.decisions.get(decision)
+    tables = list(plan.tables) if plan else []
+    producers = [t for t in tables if t in book.tables
+                 and {c.field for c in book.tables[t].outputs} & set(fields)] or tables
+    before = {(str(t), str(r)) for t, r in old_fired}
+    mine = [f for f in new_fired if f.table in producers]
+    chosen = [f for f in mine if (f.table, str(f.rule)) not in before] or mine
+    if not chosen:
+        return f"no rule of {', '.join(producers)} fires" if producers else "no rule fires"
+    return "decided by " + "; ".join(f"{f.table} rule {f.rule} ({f.workbook} › {f.sheet}, row {f.row})"
+                                     for f in chosen)
 
 
 def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[int] = None,
@@ -337,10 +386,10 @@ def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[
         if d not in old.decisions or d not in new.decisions:
             return
         evaluated[d] = evaluated.get(d, 0) + 1
-        a, b = _run(old_rb, d, facts), _run(new_rb, d, facts)
-        diff_fields = _differ(a, b)
-        if diff_fields:
-            out.setdefault(d, []).append(CaseChange(d, source, facts, a, b, diff_fields))
+        (a, a_fired), (b, b_fired) = decide_case(old_rb, d, facts), decide_case(new_rb, d, facts)
+        change = compare_case(new, d, source, facts, a, [(f.table, f.rule) for f in a_fired], b, b_fired)
+        if change:
+            out.setdefault(d, []).append(change)
 
     if cases:
         for source, d, facts in read_corpus(cases):
@@ -454,11 +503,7 @@ def format_text(rep: DiffReport, *, limit: int = 50) -> str:
         lines.append("Decisions:")
         for d, n in rep.evaluated.items():
             cs = rep.cases.get(d, [])
-            lines.append(f"  {d}: {len(cs)} of {n} case{'s' if n != 1 else ''} change")
-            for c in cs[:limit]:
-                lines.append(f"    {c.source} {case_facts(c)}: {case_change(c)}")
-            if len(cs) > limit:
-                lines.append(f"    … and {len(cs) - limit} more")
+            lines += decision_lines(d, n, len(cs), group_cases(cs), limit=limit)
     if rep.lint_new is not None:
         if rep.lint_new:
             lines.append("New lint findings:")
@@ -468,6 +513,34 @@ def format_text(rep: DiffReport, *, limit: int = 50) -> str:
         else:
             lines.append("New lint findings: none.")
     return "\n".join(lines)
+
+
+def group_cases(cases: Iterable[CaseChange]) -> list[tuple[str, int, list[CaseChange]]]:
+    """The changed cases of a decision grouped by what decides them now (``now``),
+    groups in the order first met: (label, count, cases)."""
+    groups: dict[str, list[CaseChange]] = {}
+    for c in cases:
+        groups.setdefault(c.now, []).append(c)
+    return [(label, len(cs), cs) for label, cs in groups.items()]
+
+
+def decision_lines(decision: str, evaluated: int, changed: int, groups, *, limit: int = 50,
+                   noun: str = "case") -> list[str]:
+    """The text of one decision's changed cases: the count, then each group (what
+    decides its cases now, how many) with its cases, at most ``limit`` cases in all.
+    ``groups``: (label, count, cases shown at most) as ``group_cases`` gives them."""
+    lines = [f"  {decision}: {changed} of {evaluated} {noun}{'s' if evaluated != 1 else ''} change"]
+    budget = limit
+    for label, count, cases in groups:
+        if label:
+            lines.append(f"    now {label}: {count} {noun}{'s' if count != 1 else ''}")
+        indent = "      " if label else "    "
+        shown = list(cases)[:max(budget, 0)]
+        budget -= len(shown)
+        lines += [f"{indent}{c.source} {case_facts(c)}: {case_change(c)}" for c in shown]
+        if count > len(shown):
+            lines.append(f"{indent}… and {count - len(shown)} more")
+    return lines
 
 
 def case_facts(c: CaseChange) -> str:

@@ -26,7 +26,7 @@ from decide.model.asof import AS_OF, Dates, time_zone
 from decide.runtime.facts import apply_derive, coerce_field, field_name, normalise
 from decide.runtime.reference import run_tables
 from decide.tools.counterfactual import (
-    DEFAULT_BUDGET, DIRECTIONS, Search, Var, candidate_var, confirm, field_var, upstream,
+    DEFAULT_BUDGET, DIRECTIONS, Search, Var, candidate_var, confirm, field_var, table_reads, upstream,
 )
 from decide.tools.explain import label
 from decide.tools.preimage import necessary, want_equal
@@ -134,16 +134,9 @@ def _directions(book: Book, plan, changeable) -> dict[str, str]:
 
 
 def _tested(tables: list[Table]) -> set:
-    from decide.compile.resolve import referenced_fields
     out = set()
     for t in tables:
-        for i, col in enumerate(t.inputs):
-            out |= referenced_fields(col.expr)
-            for r in t.rules:
-                out |= referenced_fields(r.inputs[i].test)
-        for r in t.rules:
-            for o in r.outputs:
-                out |= referenced_fields(o.expr)
+        out |= table_reads(t)
     return out
 
 

@@ -40,6 +40,7 @@ warnings.filterwarnings("ignore", message=r".*utcfromtimestamp.*", category=Depr
 
 _serial = itertools.count()
 MAX_HOPS = 100  # rulesets one decision may chain through (7 Python frames each)
+SHARED_RULES = 2000  # rules of the small tables that share one ruleset (durable's limit: 4,096; 0: none)
 # One lock for every backend of the process: durable's C extension holds the GIL (no
 # parallel speed-up to lose), and no two decisions ever interleave inside durable,
 # even across a reload that leaves an old backend serving a last caller.
@@ -72,11 +73,14 @@ def _host_class(durable_engine):
 class _Stage:
     """A table as the runtime sees it: rulesets, encoder, output rules."""
 
-    def __init__(self, book: Book, t, ct, prefix: str):
+    def __init__(self, book: Book, t, ct, prefix: str, shared: str | None = None, disc: int = 1):
         self.t = t
         self.ct = ct
         self.post = ct.mode == "post"
-        self.names = [f"{prefix}_p{p}" for p in range(len(ct.parts))]
+        # a small table (one part, no index) lives in a ruleset shared with other small
+        # tables, its rules and its facts told apart by the discriminator's value
+        self.disc = disc
+        self.names = [shared] if shared is not None else [f"{prefix}_p{p}" for p in range(len(ct.parts))]
         self.route_all = tuple(self.names)
         self.index_key = ct.index_key
         self.buckets = {c: tuple(self.names[p] for p in ps) + tuple(self.names[p] for p in ct.wild)
@@ -114,7 +118,7 @@ class _Stage:
         return rule_outputs(self.t, i, env)  # the reference's own output typing
 
     def fact(self, env: dict, sid: str) -> dict:
-        f = {"sid": sid, DISCRIMINATOR: 1}
+        f = {"sid": sid, DISCRIMINATOR: self.disc}
         for key, name, expr, get, consts, n, mix, g in self.one:
             v = env.get(name) if name is not None else eval_expr(expr, env)
             if v is not None:
@@ -182,7 +186,7 @@ class _Stage:
 # --------------------------------------------------------------------------- one decision
 class _Decision:
     __slots__ = ("stages", "pos", "env", "fired", "hits", "error", "touched", "sid", "done", "fact",
-                 "route", "step")
+                 "route", "step", "inside")
 
     def __init__(self, stages, env, sid):
         self.stages = stages
@@ -197,6 +201,7 @@ class _Decision:
         self.fact = None
         self.route = ()
         self.step = 0
+        self.inside = None  # the ruleset whose action is running (a fact for it is queued, not nested)
 
 
 class DurableBackend:
@@ -218,21 +223,48 @@ class DurableBackend:
         self._cur: _Decision | None = None
         prefix = f"decide{next(_serial)}"
         problems = []
-        self._stages = {}
-        for n, (name, t) in enumerate(book.tables.items()):
+        compiled = {}
+        for name, t in book.tables.items():
             try:
-                ct = compile_for_durable(book, t)
+                compiled[name] = compile_for_durable(book, t)
             except WorkbookError as e:
                 problems.extend(e.diagnostics)
-                continue
-            self._stages[name] = _Stage(book, t, ct, f"{prefix}_t{n}")
         if problems:
             raise WorkbookError(problems)
+        # the small tables (one part, no index) of a decision share one ruleset: one
+        # session to create and delete instead of one per table, facts chained inside
+        # durable's own loop.  durable's cost per session grows with the rules of the
+        # ruleset, so each decision gets its own (a table used by several decisions
+        # goes with the largest), split at SHARED_RULES rules.
+        owner = {}
+        for plan_name, plan in sorted(book.decisions.items(), key=lambda p: -len(p[1].tables)):
+            for t in plan.tables:
+                owner.setdefault(t, plan_name)
+        self._stages = {}
+        shared: dict[str, list[_Stage]] = {}  # shared ruleset → its tables
+        groups: dict[str, tuple[str, int]] = {}  # decision → (its current ruleset, rules in it)
+        for n, (name, ct) in enumerate(compiled.items()):
+            t = book.tables[name]
+            if SHARED_RULES and name in owner and len(ct.parts) == 1 and ct.index_key is None:
+                rules = len(ct.parts[0].rules) + 1
+                group, size = groups.get(owner[name], (None, 0))
+                if group is None or size + rules > SHARED_RULES:
+                    group, size = f"{prefix}_s{len(shared)}", 0
+                    shared[group] = []
+                groups[owner[name]] = (group, size + rules)
+                stage = _Stage(book, t, ct, f"{prefix}_t{n}", shared=group, disc=n + 1)
+                shared[group].append(stage)
+            else:
+                stage = _Stage(book, t, ct, f"{prefix}_t{n}")
+            self._stages[name] = stage
         self._plans = {name: (tuple(self._stages[t] for t in plan.tables), plan.outputs)
                        for name, plan in book.decisions.items()}
         self._check_depth()
         for stage in self._stages.values():
-            self._register(stage)
+            if len(stage.names) > 1 or stage.names[0] not in shared:
+                self._register([stage], stage.names)
+        for group, stages in shared.items():
+            self._register(stages, [group])
         self._rulesets = {name: self._host.get_ruleset(name) for name in self._names}
         self._handle = self._host._handle_function
 
@@ -254,35 +286,48 @@ class DurableBackend:
             raise WorkbookError(list(problems.values()))
 
     # ---- registration
-    def _register(self, stage: _Stage):
-        ct = stage.ct
+    def _register(self, stages: list, names: list):
+        """Register the rulesets ``names``: one per part of a single table, or one
+        shared by small tables (each rule and finaliser tests its table's
+        discriminator value; priorities only order rules of the same table, because a
+        decision has one table's fact in play at a time)."""
         definitions = {}
-        for p, part in enumerate(ct.parts):
-            rules = {}
-            for pri, (i, cond) in enumerate(zip(part.rules, part.conds)):
-                rules[f"r{i}"] = {"all": [{"m": cond}], "pri": pri, "run": self._rule_action(stage, i)}
-            rules["end"] = {"all": [{"m": {DISCRIMINATOR: 1}}], "pri": len(part.rules) + 1,
-                            "run": self._end_action(stage)}
-            definitions[stage.names[p]] = rules
+        for stage in stages:
+            ct = stage.ct
+            tag = f"t{stage.disc}_" if len(stages) > 1 or stage.disc != 1 else ""
+            for p, part in enumerate(ct.parts):
+                rules = definitions.setdefault(names[p if len(names) > 1 else 0], {})
+                rs = names[p if len(names) > 1 else 0]
+                for pri, (i, cond) in enumerate(zip(part.rules, part.conds)):
+                    if stage.disc != 1:
+                        cond = {"$and": [{DISCRIMINATOR: stage.disc}] + cond["$and"][1:]}
+                    rules[f"{tag}r{i}"] = {"all": [{"m": cond}], "pri": pri, "run": self._rule_action(stage, i, rs)}
+                rules[f"{tag}end"] = {"all": [{"m": {DISCRIMINATOR: stage.disc}}], "pri": len(part.rules) + 1,
+                                      "run": self._end_action(stage, rs)}
         try:
             with self._lock:
                 self._host.register_rulesets(definitions)
             self._names.extend(definitions)
         except Exception as e:
-            t = stage.t
-            raise WorkbookError([Diagnostic("E902", "error", t.loc,
-                                            f"table {t.name} cannot run on the durable_rules engine: "
+            t = stages[0].t if len(stages) == 1 else None
+            what = (f"table {t.name}" if t is not None else
+                    "tables " + ", ".join(s.t.name for s in stages))
+            raise WorkbookError([Diagnostic("E902", "error", stages[0].t.loc,
+                                            f"{what} cannot run on the durable_rules engine: "
                                             f"durable_rules refused its rules ({e})")]) from None
 
-    def _rule_action(self, stage: _Stage, index: int):
+    def _rule_action(self, stage: _Stage, index: int, rs: str):
         if stage.post:
             def act(c):  # the first match in priority order: the table's single hit
                 d = self._cur
                 if d.error is None:
+                    outer, d.inside = d.inside, rs
                     try:
                         self._complete(d, stage, [index])
                     except BaseException as e:
                         d.error = e
+                    finally:
+                        d.inside = outer
         else:
             def act(c):  # every match fires, in priority order
                 d = self._cur
@@ -290,11 +335,12 @@ class DurableBackend:
                     d.hits.append(index)
         return act
 
-    def _end_action(self, stage: _Stage):
+    def _end_action(self, stage: _Stage, rs: str):
         def act(c):  # the finaliser: lowest priority, fires after every match of the part
             d = self._cur
             if d.error is not None:
                 return
+            outer, d.inside = d.inside, rs
             try:
                 if d.step < len(d.route):  # the table's next ruleset
                     name = d.route[d.step]
@@ -306,13 +352,22 @@ class DurableBackend:
                     self._complete(d, stage, sorted(hits))
             except BaseException as e:
                 d.error = e
+            finally:
+                d.inside = outer
         return act
 
     # ---- chaining
     def _send(self, d: _Decision, ruleset: str, post: bool, fact: dict):
         # Host.post / Host.assert_fact without their per-call ruleset lookup
         rs = self._rulesets[ruleset]
-        d.touched.append(rs)
+        if rs not in d.touched:
+            d.touched.append(rs)
+        if ruleset == d.inside:
+            # the ruleset running this action: queue the fact in the session (what an
+            # action's own c.post/c.assert_fact does); durable runs its matches once
+            # this action completes, in the same loop, no nesting
+            (rs.assert_event if post else rs.assert_fact)(fact)
+            return
         state = self._handle(rs, rs.assert_event if post else rs.assert_fact, fact, None)
         if state and "exception" in state:  # durable swallows what escapes an action
             raise RuntimeError(f"durable_rules action failed: {state['exception'][:300]}")
