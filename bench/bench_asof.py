@@ -42,11 +42,8 @@ def main():
     day = _dt.date(2027, 1, 1)
     state = plain._state
 
-    def before(c):  # Rulebook.decide as it was: look-up, call, version
-        fn = state[1]["Purchase"]
-        r = fn(c)
-        r.version = state[4]
-        return r
+    def before(c):  # Rulebook.decide as it was: look-up, call with the version
+        return state[1]["Purchase"](c, state[4])
 
     runs = {"decide as before (no date)": before,
             "book.decide: today on the Result": lambda c: plain.decide("Purchase", c),
