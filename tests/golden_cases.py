@@ -32,20 +32,23 @@ def cli(*args) -> dict:
     return {"exit": r.exit_code, "stdout": r.stdout}
 
 
-# The rule-set version added by issue 10: one line of the result's top-level object,
-# right after "decision", in the CLI's 2-space JSON.
-_VERSION_LINE = re.compile(r'(?m)^  "version": "[^"\n]*",\n')
+# The rule-set version and the as-of date added by issue 10 (they change with every
+# edit of the workbooks and every day): lines of the result's top-level object, right
+# after "decision", in the CLI's 2-space JSON.
+_ADDED_LINES = {key: re.compile(f'(?m)^  "{key}": "[^"\\n]*",\\n') for key in ("version", "as_of")}
 
 
 def strip_version(stdout: str) -> str:
-    """The CLI's result JSON without its top-level ``"version"`` key, every other byte kept."""
+    """The CLI's result JSON without its top-level ``"version"`` and ``"as_of"`` keys,
+    every other byte kept."""
     if stdout.startswith("{"):
         parsed = json.loads(stdout)
-        if isinstance(parsed, dict) and "version" in parsed:
-            stripped = _VERSION_LINE.sub("", stdout, count=1)
-            parsed.pop("version")
-            assert json.loads(stripped) == parsed, "version key not where expected"
-            return stripped
+        for key, line in _ADDED_LINES.items():
+            if isinstance(parsed, dict) and key in parsed:
+                stripped = line.sub("", stdout, count=1)
+                parsed.pop(key)
+                assert json.loads(stripped) == parsed, f"{key} key not where expected"
+                stdout = stripped
     return stdout
 
 

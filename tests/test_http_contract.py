@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -54,6 +54,10 @@ def test_the_service_keeps_its_contract(api, live, mode, examples):
         @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck),
                   derandomize=True, database=None)
         def check(case):
+            # an empty list or object in the query is never sent (requests encodes it as
+            # nothing), so such a "negative" case reaches the service as a valid one
+            # (schemathesis#3730, a false positive fixed upstream by #4087)
+            assume(not any(v in ({}, []) for v in (case.query or {}).values()))
             # a schema-valid case may still be 400: rules across fields (a derive hook's
             # checks) are not in the schema, so positive_data_acceptance does not apply
             case.call_and_validate(headers={"Authorization": f"Bearer {CLIENT}"},
@@ -81,7 +85,7 @@ def test_one_request_schema_per_decision_from_the_glossary():
     for name, plan in book.decisions.items():
         assert f"/decide/{name}" in doc["paths"]
         case = doc["components"]["schemas"][f"{name}.case"]
-        assert set(case["properties"]) == {*plan.inputs, "decision"}
+        assert set(case["properties"]) == {*plan.inputs, "as_of", "decision"}  # every case may name its date
     case = doc["components"]["schemas"]["purchase_restriction.case"]["properties"]
     field = book.fields["category"]
     assert case["category"]["title"] == field.label and field.description in case["category"]["description"]

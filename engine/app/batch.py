@@ -33,7 +33,7 @@ import click
 
 from decide.app import batch_formats, casejson
 from decide.app.casejson import EXIT_FAIL, CaseJSONError
-from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook, log_options, open_logs
+from decide.app.cli_shared import AS_OF_OPT, ENGINE_OPT, TABLES_OPT, as_of_date, fail, load_rulebook, log_options, open_logs
 from decide.model.errors import CaseError, did_you_mean
 from decide.runtime.batch import check_columns
 from decide.runtime.decisionlog import DecisionLogError
@@ -318,8 +318,9 @@ FORMAT_CHOICE = click.Choice(batch_formats.FORMATS)
 @TABLES_OPT
 @ENGINE_OPT
 @log_options
+@AS_OF_OPT
 def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, tables, engine_name,
-          decision_log, decision_log_max, decision_log_backups, archive_dir):
+          decision_log, decision_log_max, decision_log_backups, archive_dir, as_of):
     """Decide every case of a file (JSON Lines, CSV or Parquet); one result row per
     input line, in order.
 
@@ -345,11 +346,13 @@ def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, table
     if resume and out_fmt == "parquet":
         fail("--resume continues a JSON Lines or CSV output; a Parquet run starts again")
     keep = tuple(dict.fromkeys(keep))
+    as_of = as_of_date(as_of)
     book = load_rulebook(tables, engine_name)
     if decision not in book.decisions:
         fail(f'unknown decision "{decision}"{did_you_mean(decision, book.decisions)}; '
              f'decisions: {", ".join(sorted(book.decisions))}')
-    taken = {"line", "decision", "outputs", "fired", "error", "version", *book.ir.decisions[decision].outputs}
+    taken = {"line", "decision", "outputs", "fired", "error", "version", "as_of",
+             *book.ir.decisions[decision].outputs}
     if (clash := [k for k in keep if k in taken]):
         fail(f'--keep {clash[0]}: the output has a "{clash[0]}" of its own; rename the column')
     try:
@@ -371,7 +374,7 @@ def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, table
     out = Output(output, _input_stat(cases), resume, header)
     show_bar = sys.stderr.isatty() and source.total
     failed, done = out.failed, out.done
-    args = (book, decision, in_fmt, out_fmt, source.columns, out.after, keep)
+    args = (book, decision, in_fmt, out_fmt, source.columns, out.after, keep, as_of)
     try:
         sink = Sink(out, out_fmt, book, decision, header, kept)
         with click.progressbar(length=source.total or 0, file=sys.stderr, label="deciding") if show_bar \

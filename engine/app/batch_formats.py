@@ -210,14 +210,15 @@ def _items(in_fmt: str, piece) -> Iterator[tuple[int, Any]]:
 
 
 def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after: int, keep,
-                 piece, log=None) -> tuple[Any, int, int]:
+                 as_of, piece, log=None) -> tuple[Any, int, int]:
     """(the output of a piece in ``out_fmt``, how many of its lines failed, how many
     lines it held); lines numbered ``after`` or less are left out (resuming); ``keep``:
-    the input columns carried to the output (``kept_fields``), not facts; ``log``:
+    the input columns carried to the output (``kept_fields``), not facts; ``as_of``:
+    the date every line is decided as of (None: each line's own, else today); ``log``:
     (a decision log sink, the input's name), each decision logged as ``name:line``
     before the piece's output is returned."""
     if out_fmt == "jsonl":
-        return _jsonl_piece(book, decision, in_fmt, columns, after, keep, piece, log)
+        return _jsonl_piece(book, decision, in_fmt, columns, after, keep, as_of, piece, log)
     fields = book.ir.fields
     lines, inputs, early = [], [], {}
     kept: dict[str, list] = {k: [] for k in keep}
@@ -234,7 +235,7 @@ def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after:
             _keep(kept, in_fmt, payload, columns, facts)
         inputs.append(facts)
     good = [f for i, f in enumerate(inputs) if i not in early]
-    decided = iter(decide_rows(book, decision, good))
+    decided = iter(decide_rows(book, decision, good, as_of=as_of))
     outcomes = [Outcome(None, early[i]) if i in early else next(decided) for i in range(len(inputs))]
     failed = sum(o.error is not None for o in outcomes)
     if log is not None:
@@ -251,8 +252,8 @@ def decide_piece(book, decision: str, in_fmt: str, out_fmt: str, columns, after:
     return batch, batch.num_rows - batch.column(batch.num_columns - 1).null_count, len(lines)
 
 
-def _jsonl_piece(book, decision: str, in_fmt: str, columns, after: int, keep, piece,
-                 log=None) -> tuple[bytes, int, int]:
+def _jsonl_piece(book, decision: str, in_fmt: str, columns, after: int, keep, as_of,
+                 piece, log=None) -> tuple[bytes, int, int]:
     """``decide_piece`` into JSON Lines: each row ``Result.to_dict()`` (through
     ``casejson.result_json``) or ``{"error": ...}``, then ``"line"`` and the kept columns."""
     fields, decide, result_json = book.ir.fields, book.decide, casejson.result_json
@@ -265,7 +266,7 @@ def _jsonl_piece(book, decision: str, in_fmt: str, columns, after: int, keep, pi
         error = None
         try:
             facts = _facts(in_fmt, payload, columns, fields, keep)
-            result = decide(decision, facts)
+            result = decide(decision, facts, as_of=as_of)
             if log is not None:
                 logged.append((lineno, facts, result))
         except (CaseJSONError, CaseError, EvaluationError) as e:

@@ -303,11 +303,12 @@ def _value(v: Any) -> bytes:
 def result_json(result, more: bytes = b"") -> bytes:
     """``dumps(result.to_dict(), pretty=False)`` in UTF-8, with ``more`` (``, "key": value``
     pairs, written) before the closing brace."""
-    keys, fired, version = _KEYS, _FIRED, result.version
+    keys, fired, version, as_of = _KEYS, _FIRED, result.version, result.as_of
     return b"".join((
         b'{"decision": ', _value(result.decision),
         b"" if version is None else b', "version": ' + (_value(version) if version.__class__ is str
                                                         else dumps(version, pretty=False).encode("utf-8")),
+        b"" if as_of is None else b', "as_of": "' + as_of.isoformat().encode("ascii") + b'"',
         b', "outputs": {',
         b", ".join([(keys.get(k) or _kept(keys, k, _key(k) + ": ")) + _value(v) for k, v in result.outputs.items()]),
         b'}, "fired": [',

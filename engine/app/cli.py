@@ -15,7 +15,7 @@ import click
 
 from decide.app import casejson
 from decide.app.casejson import EXIT_FAIL, EXIT_OK, CaseJSONError
-from decide.app.cli_shared import ENGINE_OPT, TABLES_OPT, fail, load_rulebook, log_options, open_logs
+from decide.app.cli_shared import AS_OF_OPT, ENGINE_OPT, TABLES_OPT, as_of_date, fail, load_rulebook, log_options, open_logs
 from decide.model.errors import CaseError, EvaluationError
 
 
@@ -97,17 +97,20 @@ def main(ctx, no_cache):
 @click.option("--decision", "-d", default=None, help='Decision or table to run (else the case\'s "decision" key).')
 @TABLES_OPT
 @ENGINE_OPT
+@AS_OF_OPT
 @click.option("--explain", is_flag=True, help="Say which rules fired and why, in the workbook's terms.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
-def run(case, decision, tables, engine_name, explain, fmt):
+def run(case, decision, tables, engine_name, as_of, explain, fmt):
     """Decide one case: CASE is a JSON file of facts (or - for stdin).
 
     \b
     Example:
       decide examples/purchase_gift_card_amazon.json
       decide case.json --decision purchase_restriction --explain
+      decide examples/eligibility_issuable.json --as-of 2027-01-01
       echo '{"category": "books", "amount_yen": 1200}' | decide - -d purchase_restriction
     """
+    as_of = as_of_date(as_of)
     try:
         facts = casejson.load(case)
     except CaseJSONError as e:
@@ -118,13 +121,14 @@ def run(case, decision, tables, engine_name, explain, fmt):
         fail(f'{case}: which decision? give --decision NAME or a "decision" key in the case')
     book = load_rulebook(tables, engine_name)
     try:
-        result = book.decide(name, facts)
+        result = book.decide(name, facts, as_of=as_of)
     except CaseError as e:
         fail(f"{case}: {e}")
     except EvaluationError as e:
         fail(str(e), EXIT_FAIL)
     if explain:
         from decide.tools.explain import explain as explain_lines, why_not_lines
+        facts = {**facts, "as_of": result.as_of}  # the date it was decided as of, like any fact
         click.echo("\n".join(explain_lines(book.ir, name, facts, result) + why_not_lines(book.ir, name, facts)))
         return
     if fmt == "text":

@@ -9,7 +9,7 @@ import sys
 import click
 
 from decide.app.casejson import EXIT_BAD, EXIT_FAIL, EXIT_OK, dumps
-from decide.app.cli_shared import fail, load_rulebook, tables_dir
+from decide.app.cli_shared import as_of_date, fail, load_rulebook, tables_dir
 
 
 @click.command("lint")
@@ -85,7 +85,7 @@ def verify_cmd(directory, seed, examples, decisions, fmt):
 
 @click.command("diff")
 @click.argument("old", type=click.Path())
-@click.argument("new", type=click.Path())
+@click.argument("new", type=click.Path(), required=False)
 @click.option("--cases", type=click.Path(), default=None,
               help="A JSONL corpus: one JSON object of facts per line (optional \"decision\" key).")
 @click.option("--generate", type=int, default=None, help="Generate N cases per affected decision.")
@@ -96,11 +96,16 @@ def verify_cmd(directory, seed, examples, decisions, fmt):
               help="List the lint findings only NEW has (default: with --format markdown).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True, help="markdown: a summary for a pull request.")
-def diff_cmd(old, new, cases, generate, decision, seed, limit, with_lint, fmt):
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="Decide every case as of DATE (YYYY-MM-DD); with one directory, compare the day "
+                   "before DATE with DATE: what changes on the day.")
+def diff_cmd(old, new, cases, generate, decision, seed, limit, with_lint, fmt, as_of):
     """Show what an edit changes: per table the rules and cells that changed (and the
     regions of cases it now decides differently), the Glossary, Tests and Invariants
     edits, per decision the cases whose outputs change, old → new, and (--lint) the
-    lint findings the edit brings.
+    lint findings the edit brings.  With one directory and --as-of DATE: what changes
+    on DATE (the rules that start or end, the cases decided differently than the day
+    before).
 
     Exit 0 when nothing changed, 1 when anything did (so a script or CI job can tell),
     2 when OLD or NEW does not load.
@@ -110,15 +115,24 @@ def diff_cmd(old, new, cases, generate, decision, seed, limit, with_lint, fmt):
       decide diff tables_before/ tables/ --generate 500
       decide diff tables_before/ tables/ --cases corpus.jsonl --decision purchase_restriction
       decide diff base/tables/ tables/ --generate 200 --format markdown > summary.md
+      decide diff tables/ --as-of 2027-01-01 --generate 200
     """
+    import datetime as _dt
     from decide.model.errors import WorkbookError
     from decide.tools.diff import diff, format_text
+    day = as_of_date(as_of)
+    old_day = None
+    if new is None:
+        if day is None:
+            fail("diff needs OLD and NEW, or one directory and --as-of DATE (what changes on DATE)")
+        new, old_day = old, day - _dt.timedelta(days=1)
     for p in (old, new):
         load_rulebook(p)  # a clear message and exit 2 when a side does not load
     if with_lint is None:
         with_lint = fmt == "markdown"
     try:
-        rep = diff(old, new, cases=cases, generate=generate, decision=decision, seed=seed)
+        rep = diff(old, new, cases=cases, generate=generate, decision=decision, seed=seed,
+                   as_of=day, old_as_of=old_day)
     except WorkbookError:  # pragma: no cover (checked above)
         sys.exit(EXIT_BAD)
     except (OSError, ValueError) as e:

@@ -16,12 +16,26 @@ TABLES_OPT = click.option("--tables", "tables", type=click.Path(), default=None,
 ENGINE_OPT = click.option("--engine", "engine_name", type=click.Choice(["native", "durable"]),
                           default="native", show_default=True,
                           help="Runtime: the compiled native one, or durable_rules (Rete).")
+AS_OF_OPT = click.option("--as-of", "as_of", default=None, metavar="DATE",
+                         help="Decide as of this date, YYYY-MM-DD (default: today in the tables' time zone).")
 
 
 def fail(message: str, code: int = EXIT_BAD) -> NoReturn:
     """``error: message`` on stderr, then exit with ``code`` (2, bad input, by default)."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def as_of_date(value: str | None):
+    """The --as-of value as a date (None when not given); exit 2 with one line if it is not one."""
+    if value is None:
+        return None
+    from decide.model.asof import parse_as_of
+    from decide.model.errors import CaseError
+    try:
+        return parse_as_of(value)
+    except CaseError as e:
+        fail(f"--as-of: {e}")
 
 
 def tables_dir(directory: str | None) -> str:

@@ -15,7 +15,7 @@ import click
 
 from decide.app import casejson
 from decide.app.casejson import CaseJSONError
-from decide.app.cli_shared import TABLES_OPT, fail, load_rulebook
+from decide.app.cli_shared import AS_OF_OPT, TABLES_OPT, as_of_date, fail, load_rulebook
 from decide.model.errors import CaseError
 
 
@@ -42,8 +42,9 @@ def parse_wants(items) -> dict:
               help="An output wanted (repeatable), e.g. card_status=issuable or 'causes=[\"unknown\"]'.")
 @click.option("--decision", "-d", default=None, help='Decision to run (else the case\'s "decision" key).')
 @TABLES_OPT
+@AS_OF_OPT
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
-def why_cmd(case, wants, decision, tables, fmt):
+def why_cmd(case, wants, decision, tables, as_of, fmt):
     """What would change this decision: the fewest changes to the facts of CASE (a JSON
     file, or - for stdin) that make the decision give the wanted outputs.
 
@@ -58,6 +59,7 @@ def why_cmd(case, wants, decision, tables, fmt):
       decide why examples/decline_several_causes.json --want 'causes=["unknown"]'
     """
     from decide.tools.why import answer_lines, counterfactuals
+    as_of = as_of_date(as_of)
     try:
         facts = casejson.load(case)
     except CaseJSONError as e:
@@ -69,7 +71,7 @@ def why_cmd(case, wants, decision, tables, fmt):
     want = parse_wants(wants)
     book = load_rulebook(tables)
     try:
-        answer = counterfactuals(book, name, facts, want)
+        answer = counterfactuals(book, name, facts, want, as_of=as_of)
     except CaseError as e:
         fail(f"{case}: {e}")
     if fmt == "text":

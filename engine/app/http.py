@@ -7,6 +7,7 @@
     GET  /docs                 the contract as a page
     GET  /metrics              Prometheus metrics
     POST /decide/<decision>    body: a JSON object of facts → the Result as JSON
+                               (?as_of=YYYY-MM-DD: decided as of that date; no other parameter)
     POST /decide               body: facts with a "decision" key
     POST /reload               admin: load the workbooks again (the old version stays on error;
                                body {"allow_removed": true} to take decisions out of service)
@@ -43,6 +44,7 @@ from decide import CaseError, DecisionLogError, EvaluationError, Rulebook, Workb
 from decide.app import casejson, page
 from decide.app.http_security import Access
 from decide.app.reloading import POLL, Stamp, Watch, fingerprint
+from decide.model.asof import parse_as_of
 from decide.model.errors import did_you_mean
 from decide.runtime.decisionlog import new_id
 
@@ -308,7 +310,7 @@ class Service:
                 reply = self._page(environ, method, path)
             elif handler == "_decide":
                 facts = self._body(environ, required=True)
-                decision, reply = self._decide(name, facts, rid)
+                decision, reply = self._decide(name, facts, rid, _as_of_param(environ))
                 outcome = "decided"
             else:
                 reply = getattr(self, handler)(environ)
@@ -442,7 +444,7 @@ class Service:
         status, content_type, data = page.respond(self.book, method, path, body)
         return Reply(status, data, [("Content-Type", content_type)])
 
-    def _decide(self, name: str | None, facts: dict, rid: str | None = None):
+    def _decide(self, name: str | None, facts: dict, rid: str | None = None, as_of=None):
         given = facts.pop("decision", None)
         if given is not None and not isinstance(given, str):
             raise _err(400, 'the "decision" key is the name of a decision (text)')
@@ -455,7 +457,7 @@ class Service:
             raise _err(404, f'unknown decision "{shown}"{did_you_mean(name[:200], decisions)}',
                        decisions=sorted(decisions))
         try:
-            result = self.book.decide(name, facts, decision_log=self.decision_log, id=rid)
+            result = self.book.decide(name, facts, as_of=as_of, decision_log=self.decision_log, id=rid)
         except CaseError as e:
             raise Reply(400, {"error": e.to_dict()}, decision=name) from None
         except EvaluationError as e:
@@ -482,6 +484,30 @@ class Service:
 
 _REQUEST_ID = re.compile(r"[!-~]{1,200}")  # a client's X-Request-Id: visible ASCII, else one is made
 _ABSOLUTE = re.compile(r"(^|[\s\"'(=:])/(?:[^\s\"'/]+/)+([^\s\"'/]*)")
+
+
+def _as_of_param(environ) -> str | None:
+    """The ``as_of`` query parameter (``/decide/NAME?as_of=2027-01-01``), None when absent;
+    another parameter, as_of given twice, or not a date is a 400."""
+    query = environ.get("QUERY_STRING") or ""
+    if not query:
+        return None
+    from urllib.parse import parse_qsl
+    pairs = parse_qsl(query[:4096], keep_blank_values=True, errors="replace")
+    other = next((k for k, _ in pairs if k != "as_of"), None)
+    if other is not None:
+        shown = other if len(other) <= 40 else other[:40] + "…"
+        raise _err(400, f'unknown query parameter "{shown}": /decide takes only as_of (YYYY-MM-DD)')
+    values = [v for _, v in pairs]
+    if len(values) > 1:
+        raise _err(400, "the as_of parameter is given twice: give one date, YYYY-MM-DD")
+    if not values:
+        return None
+    try:
+        parse_as_of(values[0])
+    except CaseError as e:
+        raise Reply(400, {"error": {**e.to_dict(), "message": f"the as_of parameter: {e}"}}) from None
+    return values[0]
 
 
 def _is_json(ctype: str) -> bool:

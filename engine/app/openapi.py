@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from decide.model.asof import AS_OF
 from decide.model.ir import Book, Field, Literal, RangeTest, Type
 from decide.model.types import TOO_BIG
 from decide.model.values import to_json
@@ -75,9 +76,19 @@ def value_schema(f: Field, *, nullable: bool) -> dict:
     return s
 
 
+_AS_OF_DATE = {"type": "string", "format": "date",
+               "description": "the date the decision was made as of (YYYY-MM-DD)"}
+_AS_OF_PARAM = {"name": AS_OF, "in": "query", "required": False,
+                "schema": {"type": "string", "format": "date"},
+                "description": "decide as of this date, YYYY-MM-DD (default: the case's as_of, else today in "
+                               "the rule set's time zone); a rule tests it as the field as_of (適用日)"}
+
+
 def _case_schema(book: Book, name: str) -> dict:
     plan = book.decisions[name]
     props = {f: value_schema(book.fields[f], nullable=True) for f in plan.inputs}
+    if AS_OF in book.fields:  # every decision is made as of a date: a case may name it
+        props.setdefault(AS_OF, value_schema(book.fields[AS_OF], nullable=True))
     props["decision"] = {"type": ["string", "null"], "description": "ignored here: the path names the decision"}
     return {"type": "object", "title": f"{name} case", "properties": props, "additionalProperties": False}
 
@@ -86,7 +97,7 @@ def _result_schema(book: Book, name: str) -> dict:
     plan = book.decisions[name]
     outputs = {f: value_schema(book.fields[f], nullable=True) for f in plan.outputs}
     return {"type": "object", "title": f"{name} result", "required": ["decision", "outputs", "fired"],
-            "properties": {"decision": {"const": name},
+            "properties": {"decision": {"const": name}, "version": {"type": "string"}, "as_of": _AS_OF_DATE,
                            "outputs": {"type": "object", "properties": outputs,
                                        "required": list(plan.outputs), "additionalProperties": False},
                            "fired": {"type": "array", "items": {"$ref": "#/components/schemas/FiredRule"}}}}
@@ -132,7 +143,7 @@ def openapi(book: Book, *, version: str = "", tokens: bool = False) -> dict:
                 f"{plan.kind} over the tables {', '.join(plan.tables)}")
         paths[f"/decide/{name}"] = {"post": {
             "operationId": f"decide_{name}", "summary": f"Decide {name}", "description": what,
-            "tags": ["decisions"], "security": client,
+            "tags": ["decisions"], "security": client, "parameters": [_AS_OF_PARAM],
             "requestBody": {"required": True, **_json({"$ref": f"#/components/schemas/{name}.case"},
                                                       _examples(book, name))},
             "responses": _responses({"description": "the decision's outputs and the rules that fired",
@@ -140,7 +151,7 @@ def openapi(book: Book, *, version: str = "", tokens: bool = False) -> dict:
                                     400, 401, 404, 413, 415, 421, 422)}}
     paths["/decide"] = {"post": {
         "operationId": "decide", "summary": "Decide the decision named in the body", "tags": ["decisions"],
-        "security": client,
+        "security": client, "parameters": [_AS_OF_PARAM],
         "requestBody": {"required": True, **_json({"type": "object", "required": ["decision"],
                                                    "properties": {"decision": {"enum": sorted(book.decisions)}}})},
         "responses": _responses({"description": "the result", **_json({"$ref": "#/components/schemas/Result"})},
@@ -223,11 +234,26 @@ def _page_paths(book: Book, client: list) -> dict:
 def _why_schema(book: Book, name: str) -> dict:
     plan = book.decisions[name]
     facts = {f: value_schema(book.fields[f], nullable=True) for f in plan.inputs}
-    want = {f: value_schema(book.fields[f], nullable=False) for f in plan.outputs}
+    if AS_OF in book.fields:  # as in the case schema: every decision is made as of a date
+        facts.setdefault(AS_OF, value_schema(book.fields[AS_OF], nullable=True))
+    want = {f: _want_schema(book.fields[f]) for f in plan.outputs}
     return {"type": "object", "title": f"{name} question", "additionalProperties": False, "properties": {
         "facts": {"type": "object", "properties": facts, "additionalProperties": False},
         "want": {"type": ["object", "null"], "properties": want, "additionalProperties": False,
                  "description": "the outputs wanted; empty or null: only decide"}}}
+
+
+def _want_schema(f: Field) -> dict:
+    """A wanted output: a value of the field; in a list, an item may be null (a collected
+    list holds null for a matched rule whose cell is empty, and ``parse_want`` takes it)."""
+    s = value_schema(f, nullable=False)
+    if f.type is Type.TEXT_LIST:
+        items = dict(s["items"])
+        items["type"] = ["string", "null"]
+        if "enum" in items:
+            items["enum"] = [*items["enum"], None]
+        s = {**s, "items": items}
+    return s
 
 
 def _why_result_schema(book: Book, name: str) -> dict:
@@ -279,7 +305,8 @@ _COMMON_SCHEMAS = {
         "table": {"type": "string"}, "rule": {"type": "string"}, "workbook": {"type": "string"},
         "sheet": {"type": "string"}, "row": {"type": "integer"}}},
     "Result": {"type": "object", "required": ["decision", "outputs", "fired"], "properties": {
-        "decision": {"type": "string"}, "outputs": {"type": "object"},
+        "decision": {"type": "string"}, "version": {"type": "string"}, "as_of": _AS_OF_DATE,
+        "outputs": {"type": "object"},
         "fired": {"type": "array", "items": {"$ref": "#/components/schemas/FiredRule"}}}},
     "DecisionInfo": {"type": "object", "required": ["kind", "inputs", "outputs"], "properties": {
         "kind": {"enum": ["service", "table"]}, "inputs": {"type": "array", "items": {"type": "string"}},

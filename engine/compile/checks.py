@@ -11,6 +11,7 @@ from decide.model.errors import Diagnostic, did_you_mean
 from decide.compile.graph import dependencies, find_cycles, producers, table_reads, upstream, topo_order
 from decide.model.ir import DecisionService, Field, InvariantSuite, Loc, Table, TestSuite, Type
 from decide.compile.resolve import referenced_fields
+from decide.model.asof import AS_OF
 
 
 @dataclass
@@ -86,7 +87,7 @@ def check_services(d: Draft) -> list[Diagnostic]:
             out.append(Diagnostic("E181", "error", loc, f'decision {s.name} returns "{f}", but no '
                                   "table has it as an OUTPUT"))
         names = upstream({prod[f].name for f in s.outputs if f in prod}, deps, order)
-        known = set(s.inputs) | set(s.derived) | {f for n in names for f in tables[n].output_fields}
+        known = set(s.inputs) | set(s.derived) | {f for n in names for f in tables[n].output_fields} | {AS_OF}
         for n in names:
             for f in sorted(table_reads(tables[n]) - known):
                 out.append(Diagnostic("E182", "error", tables[n].loc,
@@ -162,9 +163,9 @@ def _targets(d: Draft) -> dict[str, tuple[set, set]]:
         names = upstream([t.name], deps, order) if not cyclic else [t.name]
         produced = {f for n in names for f in tables[n].output_fields}
         reads = set().union(*(table_reads(tables[n]) for n in names)) - produced
-        out[t.name] = (reads, set(t.output_fields))
+        out[t.name] = (reads | {AS_OF}, set(t.output_fields))  # every decision is made as of a date
     for s in d.services.values():
-        out[s.name] = (set(s.inputs), set(s.outputs))
+        out[s.name] = (set(s.inputs) | {AS_OF}, set(s.outputs))
     return out
 
 

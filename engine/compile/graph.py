@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
+from decide.model.asof import AS_OF
 from decide.model.ir import DecisionService, Plan, Table
 from decide.compile.resolve import referenced_fields
 
@@ -122,5 +123,7 @@ def service_plan(s: DecisionService, tables: Mapping[str, Table], deps, order) -
     prod = producers(tables.values())
     roots = sorted({prod[f].name for f in s.outputs if f in prod})
     names = upstream(roots, deps, order)
-    return Plan(s.name, "service", tuple(s.inputs), tuple(s.derived), tuple(names),
+    dated = AS_OF not in s.inputs and any(AS_OF in table_reads(tables[n]) for n in names)
+    inputs = tuple(sorted((*s.inputs, AS_OF))) if dated else tuple(s.inputs)  # the engine supplies it
+    return Plan(s.name, "service", inputs, tuple(s.derived), tuple(names),
                 tuple(s.outputs), s.derive)

@@ -82,12 +82,15 @@ def build_book(src: Source, services: Iterable[DecisionService]) -> Book:
     from decide.compile.checks import Draft, run_checks
     from decide.compile.graph import dependencies, service_plan, table_plan, topo_order
     from decide.compile.reader import parse_source
+    from decide.compile.settings import build_settings, with_as_of
     sheets, diags = parse_source(src)
     c = Collector()
     c.items.extend(diags)
     fields = build_glossary([s for s in sheets if s.kind == "glossary"], c)
     if c.glossary_broken:  # every other sheet names its fields: one error, not one per field
         raise WorkbookError(c.items)
+    fields = with_as_of(fields, c)
+    settings = build_settings([s for s in sheets if s.kind == "settings"], c)
     tables, tests, invariants, ignored = [], [], [], []
     for sh in sheets:
         if sh.kind == "table":
@@ -119,4 +122,5 @@ def build_book(src: Source, services: Iterable[DecisionService]) -> Book:
         plans[t.name] = table_plan(t, ordered, deps, order)
     for s in svc.values():
         plans[s.name] = service_plan(s, ordered, deps, order)
-    return Book(fields, ordered, tuple(tests), tuple(invariants), svc, plans, tuple(ignored))
+    return Book(fields, ordered, tuple(tests), tuple(invariants), svc, plans, tuple(ignored),
+                settings["time_zone"])

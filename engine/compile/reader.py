@@ -28,8 +28,8 @@ from decide.model.ir import Loc
 _FORMULA = f"{{{SHEET_MAIN_NS}}}f"
 #: A1 → the sheet's kind (compared case-insensitively, spaces trimmed); English or Japanese
 KINDS = {"glossary": "glossary", "decision table": "table", "tests": "tests",
-         "invariants": "invariants",
-         "用語集": "glossary", "決定表": "table", "テスト": "tests", "不変条件": "invariants"}
+         "invariants": "invariants", "settings": "settings",
+         "用語集": "glossary", "決定表": "table", "テスト": "tests", "不変条件": "invariants", "設定": "settings"}
 #: a header word in column A of a table-like sheet, and the words beside it
 _LOOKS_LIKE = {"rule": ("table", {"INPUT", "OUTPUT"}), "case": ("tests", {"INPUT", "EXPECT", "EXPECTED"})}
 _MERGE_BUDGET = 200_000  # cells that merged ranges may cover per sheet: more is refused
@@ -40,7 +40,7 @@ _SNIFF_ROWS = 30  # rows of an unrecognised sheet read to see whether it looks l
 class RawSheet:
     workbook: str  # file name, e.g. "eligibility.xlsx"
     title: str
-    kind: str  # "glossary" | "table" | "tests" | "invariants" | "other"
+    kind: str  # "glossary" | "table" | "tests" | "invariants" | "settings" | "other"
     cells: dict[tuple[int, int], Any]  # (row, col) → value; empty cells absent
     uncached_formulas: set[tuple[int, int]] = field(default_factory=set)
     max_row: int = 0

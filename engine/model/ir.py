@@ -328,6 +328,7 @@ class Book:
     services: Mapping[str, DecisionService]
     decisions: Mapping[str, "Plan"]
     ignored_sheets: tuple[Loc, ...] = ()
+    time_zone: str = "UTC"  # a Settings sheet's Time zone: today there is the default as-of date
 
 
 @dataclass(frozen=True)

@@ -47,12 +47,13 @@ class Outcome(NamedTuple):
     error: dict | None
 
 
-def decide_rows(book, decision: str, rows: Iterable[Any]) -> Iterator[Outcome]:
-    """An ``Outcome`` for every row (a mapping of raw facts), in order."""
+def decide_rows(book, decision: str, rows: Iterable[Any], *, as_of=None) -> Iterator[Outcome]:
+    """An ``Outcome`` for every row (a mapping of raw facts), in order, decided as of
+    ``as_of`` (a date; None: each row's own ``as_of``, else today)."""
     decide = book.decide
     for facts in rows:
         try:
-            yield Outcome(decide(decision, facts), None)
+            yield Outcome(decide(decision, facts, as_of=as_of), None)
         except (CaseError, EvaluationError) as e:
             yield Outcome(None, e.to_dict())
 
@@ -249,11 +250,11 @@ def to_arrow(book, decision: str, outcomes: Sequence[Outcome], kept: Mapping[str
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def decide_batch(book, decision: str, data, *, keep: Sequence[str] = ()):
+def decide_batch(book, decision: str, data, *, keep: Sequence[str] = (), as_of=None):
     """Decide every row of ``data`` (an iterable of dicts, a pandas DataFrame, an Arrow
     RecordBatch or Table); the results as Arrow columns, one row per input row, in
     order: a RecordBatch for a RecordBatch, else a Table.  ``keep`` names input columns
-    carried through unchanged (not facts)."""
+    carried through unchanged (not facts); ``as_of`` as in ``decide_rows``."""
     pa = _pa()
     keep = list(keep)
     columns = _columns_of(data)
@@ -262,12 +263,13 @@ def decide_batch(book, decision: str, data, *, keep: Sequence[str] = ()):
     else:
         plan_of(book, decision)
     rows, kept, fields = _rows_and_kept(data, keep)
-    out = to_arrow(book, decision, list(decide_rows(book, decision, rows)), kept, fields)
+    out = to_arrow(book, decision, list(decide_rows(book, decision, rows, as_of=as_of)), kept, fields)
     return out if isinstance(data, pa.RecordBatch) else pa.Table.from_batches([out], out.schema)
 
 
-def decide_batches(book, decision: str, batches: Iterable, *, keep: Sequence[str] = ()) -> Iterator:
+def decide_batches(book, decision: str, batches: Iterable, *, keep: Sequence[str] = (),
+                   as_of=None) -> Iterator:
     """``decide_batch`` over a stream of Arrow RecordBatches, one RecordBatch out per batch
     in (what Spark's ``mapInArrow`` and Ray's ``map_batches`` hand a function)."""
     for b in batches:
-        yield decide_batch(book, decision, b, keep=keep)
+        yield decide_batch(book, decision, b, keep=keep, as_of=as_of)

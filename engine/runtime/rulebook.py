@@ -5,9 +5,11 @@ import hashlib
 import os
 import threading
 from dataclasses import dataclass
+from time import time as _time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from decide.model.asof import AS_OF, Dates, time_zone
 from decide.model.errors import CaseError, WorkbookError, did_you_mean
 from decide.model.ir import Book, DecisionService
 from decide.runtime.decisionlog import record as log_record
@@ -102,7 +104,9 @@ class Rulebook:
             backend = None
             with collector_paused():  # many objects, few cycles: about 2× faster on large tables
                 fns = compile_book(book)
-        return book, fns, backend, files, make_version(_digest(files), label)
+        dated = frozenset(n for n, p in book.decisions.items() if AS_OF in p.inputs)  # they read the date
+        dates = Dates(time_zone(book.time_zone), dated)
+        return book, fns, backend, files, make_version(_digest(files), label), dates
 
     def _install(self, compiled):
         # One assignment: a thread sees either the old version whole or the new one whole.
@@ -113,19 +117,34 @@ class Rulebook:
         """The checked IR (``decide.model.ir.Book``) of the version in service."""
         return self._state[0]
 
-    def decide(self, name: str, facts: Mapping[str, Any], *, decision_log=None, id: str | None = None) -> Result:
-        """Evaluate decision ``name`` (a decision service or a table) on ``facts``.
-        ``decision_log`` (else the book's, from ``load``) receives the decision's record
-        (``decide.DecisionLog`` or any callable; ``id`` names it, else a uuid4)."""
+    def decide(self, name: str, facts: Mapping[str, Any], *, as_of=None, decision_log=None,
+               id: str | None = None) -> Result:
+        """Evaluate decision ``name`` (a decision service or a table) on ``facts`` as of
+        the date ``as_of`` (a ``datetime.date`` or ISO text; default: the case's own
+        ``as_of`` fact, else today in the rule set's time zone).  ``decision_log`` (else
+        the book's, from ``load``) receives the decision's record (``decide.DecisionLog``
+        or any callable; ``id`` names it, else a uuid4)."""
         state = self._state  # read once: a reload between two reads mixes versions
         try:
             fn = state[1][name]
         except (KeyError, TypeError):
             raise _unknown(name, state[1]) from None
+        dates = state[5]
+        if as_of is None and type(facts) is dict and AS_OF not in facts and name not in dates.dated:
+            t, span = _time(), dates.span  # the common case: today, kept with its bounds
+            day = span[2] if span[0] <= t < span[1] else dates.today(t)
+        else:
+            facts, day = dates.supply(name, facts, as_of)
         result = fn(facts, state[4])  # a compiled decision takes the version its Result carries
+        result.as_of = day
         if decision_log is not None or self.decision_log is not None:
             (decision_log or self.decision_log)(log_record(self, name, facts, result, id))
         return result
+
+    @property
+    def time_zone(self) -> str:
+        """The time zone whose today is the default as-of date (a Settings sheet's, else UTC)."""
+        return self._state[0].time_zone
 
     @property
     def version(self) -> str:
@@ -219,7 +238,7 @@ class Rulebook:
                         target.write_bytes(data)
                     compiled = self._compile(d)
                     if version:
-                        compiled = (*compiled[:4], version)
+                        compiled = (*compiled[:4], version, *compiled[5:])
                 if key:
                     _UNPICKLED[key] = compiled
         self._install(compiled)

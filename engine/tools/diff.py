@@ -24,6 +24,7 @@ from typing import Any, Iterable, Optional
 
 from decide.tools.analysis import RegionChange, table_diff
 from decide.tools.diff_sheets import SheetEdit, compare_sheets
+from decide.model.asof import AS_OF
 from decide.model.errors import CaseError, EvaluationError
 from decide.model.ir import Book, Field, Loc, RangeTest, Table, Type
 from decide.model.values import Version, show, to_json
@@ -70,10 +71,12 @@ class DiffReport:
     lint_new: Optional[list] = None  # lint findings only the new version has (None: not run,
     # see diff_lint.add_new_lint)
     books: tuple = field(default=(), repr=False, compare=False)  # (old, new) as loaded
+    as_of: tuple = ()  # (old date, new date) every case was decided as of; () = each case's own / today
+    on_the_day: list = field(default_factory=list)  # effective.DatedRule: rules starting/ending on it
 
     @property
     def changed(self) -> bool:
-        return bool(self.tables) or bool(self.sheets) or any(self.cases.values())
+        return bool(self.tables) or bool(self.sheets) or any(self.cases.values()) or bool(self.on_the_day)
 
     def edits(self, kind: str) -> list[SheetEdit]:
         return [e for e in self.sheets if e.kind == kind]
@@ -97,6 +100,8 @@ class DiffReport:
             **{kind: [e.to_dict() for e in self.edits(kind)]
                for kind in ("glossary", "tests", "invariants") if self.edits(kind)},
             **({} if self.lint_new is None else {"lint_new": [d.to_dict() for d in self.lint_new]}),
+            **({"as_of": {"old": self.as_of[0].isoformat(), "new": self.as_of[1].isoformat()},
+                "on_the_day": [r.to_dict() for r in self.on_the_day]} if self.as_of else {}),
         }
 
 
@@ -358,12 +363,22 @@ def now_deciding(book: Book, decision: str, fields, old_fired, new: dict, new_fi
 
 
 def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[int] = None,
-         decision: Optional[str] = None, seed: int = 0) -> DiffReport:
+         decision: Optional[str] = None, seed: int = 0, as_of: Optional[_dt.date] = None,
+         old_as_of: Optional[_dt.date] = None) -> DiffReport:
+    """``as_of``: decide every case as of this date (both sides, unless ``old_as_of``
+    gives the old side's; ``decide diff TABLES --as-of DAY`` compares the day before
+    with the day, on the same tables)."""
     from decide.runtime.rulebook import load
     old_rb, new_rb = load(old_path), load(new_path)
+    old_as_of, on_the_day = old_as_of or as_of, []
+    if as_of is not None:  # every case decided as of the date asked for (a case's own replaced)
+        from decide.tools.effective import DecidedAsOf, changes_on
+        old_rb, new_rb = DecidedAsOf(old_rb, old_as_of), DecidedAsOf(new_rb, as_of)
+        if old_as_of != as_of:  # what the day itself changes
+            on_the_day = changes_on(new_rb.ir, as_of)
     old, new = old_rb.ir, new_rb.ir
     tables = compare_tables(old, new)
-    changed_tables = {t.table for t in tables}
+    changed_tables = {t.table for t in tables} | {r.table for r in on_the_day}
     out: dict[str, list[CaseChange]] = {}
     evaluated: dict[str, int] = {}
 
@@ -397,8 +412,11 @@ def diff(old_path, new_path, *, cases: Optional[str] = None, generate: Optional[
                     if set(r.witness) <= set(plan.inputs):
                         extra.append({k: _raw(v) for k, v in r.witness.items()})
             for k, facts in enumerate(extra + generate_cases([old, new], d, generate, seed)):
+                if as_of is not None:
+                    facts.pop(AS_OF, None)
                 check(d, f"generated #{k + 1}", facts)
-    return DiffReport(tables, out, evaluated, compare_sheets(old, new), books=(old, new))
+    return DiffReport(tables, out, evaluated, compare_sheets(old, new), books=(old, new),
+                      as_of=(old_as_of, as_of) if as_of else (), on_the_day=on_the_day)
 
 
 def _decisions_taking(book: Book, facts: dict) -> list[str]:
@@ -441,6 +459,14 @@ def _change(f: str, a, b) -> str:
 
 def format_text(rep: DiffReport, *, limit: int = 50) -> str:
     lines = []
+    if rep.as_of:
+        old_day, day = rep.as_of
+        lines.append(f"As of {day.isoformat()}" if old_day == day else
+                     f"As of {old_day.isoformat()} → {day.isoformat()}:")
+        if old_day != day:
+            lines.extend(f"  {r.describe(day)}" for r in rep.on_the_day)
+            if not rep.on_the_day:
+                lines.append(f"  no rule starts or ends on {day.isoformat()}")
     if not rep.tables:
         lines.append("Tables: no change.")
     else:

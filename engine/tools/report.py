@@ -265,6 +265,8 @@ def _header_rows(book: Book) -> dict[tuple[str, str], tuple[int, int]]:
             r = _rc(s.cases[0].loc.cell)[0]
             rows[(s.loc.workbook, s.loc.sheet)] = (r - 2, r - 1)
     for f in book.fields.values():
+        if not f.loc.cell:  # declared by the engine (as_of), on no sheet
+            continue
         key = (f.loc.workbook, f.loc.sheet)
         r = _rc(f.loc.cell)[0] - 1
         rows[key] = min(rows.get(key, (r, r)), (r, r))

@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from decide.compile.reader import RawSheet, read_workbook, workbook_paths
 from decide.model.errors import Diagnostic
 
-KIND_TITLES = {"glossary": "Glossary", "table": "Decision table", "tests": "Tests",
+KIND_TITLES = {"glossary": "Glossary", "table": "Decision table", "tests": "Tests", "settings": "Settings",
                "invariants": "Invariants", "other": "Ignored sheet"}
 
 

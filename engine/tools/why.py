@@ -22,6 +22,7 @@ from typing import Any, Mapping, Optional
 from decide.model.errors import CaseError, did_you_mean
 from decide.model.ir import Book, HitPolicy, Table, Type
 from decide.model.values import show, to_json
+from decide.model.asof import AS_OF, Dates, time_zone
 from decide.runtime.facts import apply_derive, coerce_field, field_name, normalise
 from decide.runtime.reference import run_tables
 from decide.tools.counterfactual import (
@@ -141,8 +142,10 @@ def _tested(tables: list[Table]) -> set:
 
 # --------------------------------------------------------------------------- the answer
 def counterfactuals(book, name: str, facts: Mapping[str, Any], want: Mapping[str, Any], *,
-                    changeable=None, budget: int = DEFAULT_BUDGET, limit: int = MAX_OPTIONS) -> Answer:
-    """The minimal sets of changes to ``facts`` that make decision ``name`` give ``want``.
+                    changeable=None, budget: int = DEFAULT_BUDGET, limit: int = MAX_OPTIONS,
+                    as_of=None) -> Answer:
+    """The minimal sets of changes to ``facts`` that make decision ``name`` give ``want``,
+    as of the date ``as_of`` (as in ``Rulebook.decide``: else the case's, else today).
 
     ``book`` is a Rulebook or its IR (``Book``).  Raises CaseError for an unknown
     decision, a bad case or a bad want."""
@@ -151,6 +154,8 @@ def counterfactuals(book, name: str, facts: Mapping[str, Any], want: Mapping[str
     if plan is None:
         raise CaseError(f'unknown decision "{name}"{did_you_mean(str(name), ir.decisions)}; decisions: '
                         + ", ".join(sorted(ir.decisions)))
+    if AS_OF in plan.inputs:  # the date is a fact of the decision, never one to change
+        facts, _ = Dates(time_zone(ir.time_zone), frozenset([name])).supply(name, facts, as_of)
     typed = normalise(ir, plan, facts)
     wanted_values = parse_want(ir, name, want)
     computed = _computed(ir, plan)

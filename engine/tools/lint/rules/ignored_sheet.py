@@ -9,14 +9,14 @@ class IgnoredSheet(BookRule):
     code = "L122"
     name = "ignored-sheet"
     severity = "info"
-    summary = "a sheet that is not a Glossary, Decision table, Tests or Invariants"
+    summary = "a sheet that is not a Glossary, Decision table, Tests, Invariants or Settings sheet"
 
     def detect(self, book):
         return book.ignored_sheets  # the sheets' A1 cells
 
     def message(self, book, loc):
         return (f'sheet "{loc.sheet}" is ignored: its cell A1 is not Glossary, Decision table, '
-                "Tests or Invariants.")
+                "Tests, Invariants or Settings.")
 
     def cell(self, book, loc):
         return loc

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decide.compile.graph import table_reads
 from decide.compile.resolve import referenced_fields
+from decide.model.asof import AS_OF
 from decide.model.ir import Book
 from decide.tools.lint.rule import BookRule
 
@@ -33,7 +34,9 @@ class UnusedField(BookRule):
 
     def detect(self, book):
         used = used_fields(book)
-        return [(name, f) for name, f in book.fields.items() if name not in used]
+        # the reserved as_of is declared by the engine itself unless a Glossary does (loc set)
+        return [(name, f) for name, f in book.fields.items()
+                if name not in used and not (name == AS_OF and not f.loc.workbook)]
 
     def message(self, book, hit):
         name, f = hit
