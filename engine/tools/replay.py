@@ -80,13 +80,16 @@ def read_log(paths: list[str], *, need: tuple[str, ...] = ("outputs",)) -> Itera
                 if not raw.strip():
                     continue
                 source = f"{name}line {i}"
+                torn = "" if raw.endswith(b"\n") else " (the line is cut short: torn by a crash?)"
                 try:
                     rec = json.loads(raw.decode("utf-8"), parse_float=Decimal)
                 except UnicodeDecodeError:
-                    yield LogLine(source, None, "not UTF-8 text")
+                    if torn:  # cut inside a character: it is the JSON that is broken
+                        yield LogLine(source, None, f"not valid JSON: it ends inside a character{torn}")
+                    else:
+                        yield LogLine(source, None, "not UTF-8 text")
                     continue
                 except ValueError as e:
-                    torn = "" if raw.endswith(b"\n") else " (the line is cut short: torn by a crash?)"
                     yield LogLine(source, None, f"not valid JSON: {e}{torn}")
                     continue
                 yield LogLine(source, rec, _problem(rec, need))
