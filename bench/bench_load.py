@@ -206,6 +206,7 @@ from pathlib import Path
 import decide
 from decide.app.shipped import shipped_tables
 book = decide.load(shipped_tables())
+book.warm()  # what decide serve and decide batch do at start
 import random
 rng = random.Random(int(sys.argv[1]))
 KANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワン"

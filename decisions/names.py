@@ -88,8 +88,8 @@ _KANA_RE = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc\u309d\u309e\u30fd\u30
 def warm() -> None:
     """Load the romanisation now (pykakasi's import and its kana tables, tens of ms; the
     regular expressions), so that the first name check costs what every later one does.
-    Called when the decision services are loaded (``decide.atone.services``), i.e. when
-    a rule set is."""
+    The decline_diagnosis service's ``warm``: ``Rulebook.warm()`` runs it (``decide
+    serve`` and ``decide batch`` at start)."""
     derive_name_facts({"entered_name": "YAMADA TARO", "registered_name_kana": "ヤマダ タロウ"})
 
 

@@ -146,11 +146,8 @@ SERVICES: list[DecisionService] = [
         outputs=DECLINE_OUTPUTS,
         derived=DECLINE_DERIVED,
         derive=derive_decline_facts,
+        warm=_warm_names,  # the name check's romanisation, loaded by a server or batch at start
         description="「利用承認が得られませんでした」の原因と対処法 "
         "(why was the card declined, and what to do)",
     ),
 ]
-
-# Loading the services is loading a rule set: the name check's romanisation is loaded
-# with it, not by the first decline_diagnosis decision (bench/bench_load.py --only first).
-_warm_names()

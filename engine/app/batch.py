@@ -348,6 +348,7 @@ def batch(cases, decision, output, in_fmt, out_fmt, workers, resume, keep, table
     keep = tuple(dict.fromkeys(keep))
     as_of = as_of_date(as_of)
     book = load_rulebook(tables, engine_name)
+    book.warm()  # the services' dictionaries, before the first line (inherited by forked workers)
     if decision not in book.decisions:
         fail(f'unknown decision "{decision}"{did_you_mean(decision, book.decisions)}; '
              f'decisions: {", ".join(sorted(book.decisions))}')

@@ -98,6 +98,7 @@ class Service:
                  access_log: Callable[[str], None] | None = None, stamp: Stamp | None = None,
                  start: bool = True, decision_log=None, archive: str | None = None):
         self.book = rulebook
+        rulebook.warm()  # the services' dictionaries: the first request costs what the rest do
         self.decision_log, self.archive = decision_log, archive
         if archive:
             self._archive(initial=True)

@@ -312,6 +312,10 @@ class DecisionService:
     derived: tuple[str, ...] = ()  # the fields ``derive`` returns
     derive: Optional[Callable[[dict], dict]] = field(default=None, compare=False)
     description: str = ""
+    # what to load before the first decision (a dictionary, a model), so that the first
+    # costs what every later one does; run by ``Rulebook.warm()`` (a server or batch at
+    # start), not by a one-shot ``decide CASE``, which would pay it for nothing
+    warm: Optional[Callable[[], None]] = field(default=None, compare=False)
 
 
 # --------------------------------------------------------------------------- the whole book

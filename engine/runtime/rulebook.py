@@ -141,6 +141,14 @@ class Rulebook:
             (decision_log or self.decision_log)(log_record(self, name, facts, result, id))
         return result
 
+    def warm(self) -> None:
+        """Load what the decision services load on first use (``DecisionService.warm``:
+        a dictionary, a model) now, so that the first decision costs what the others
+        do.  ``decide serve`` and ``decide batch`` call it at start."""
+        for service in self._state[0].services.values():
+            if service.warm is not None:
+                service.warm()
+
     @property
     def time_zone(self) -> str:
         """The time zone whose today is the default as-of date (a Settings sheet's, else UTC)."""
