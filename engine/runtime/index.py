@@ -61,7 +61,7 @@ def eq_skips(index, rule) -> int | None:
     return j if kind == "eq" and _eq_keys(rule.inputs[j].test) is not None else None
 
 
-def _eq_index(t: Table, j: int):
+def _eq_index(t: Table, j: int, budget: int = INDEX_BUDGET):
     keys: dict[Any, list[int]] = {}
     wild: list[int] = []
     for r in t.rules:
@@ -74,7 +74,7 @@ def _eq_index(t: Table, j: int):
     if not keys:
         return None
     size = sum(len(v) for v in keys.values()) + len(keys) * len(wild)
-    if size > INDEX_BUDGET:
+    if size > budget:
         return None
     table = {key: tuple(sorted(set(v) | set(wild))) for key, v in keys.items()}
     cost = max(len(wild), sum(len(v) for v in table.values()) / len(table))
@@ -141,7 +141,7 @@ def _merge(ranges):
 _slots_of = _Slots().visit
 
 
-def _range_index(t: Table, j: int):
+def _range_index(t: Table, j: int, budget: int = INDEX_BUDGET):
     col = t.inputs[j]
     if col.type not in (Type.NUMBER, Type.INTEGER, Type.DATE, Type.VERSION, Type.TEXT):
         return None
@@ -157,6 +157,7 @@ def _range_index(t: Table, j: int):
     pos = {p: i for i, p in enumerate(points)}
     n = len(points)
     size = 2 * n + 1
+    budget = size * GOOD_COST + len(t.rules) if budget < 0 else budget
     slots: list[list[int]] = [[] for _ in range(size)]
     none: list[int] = []
     none_open = True
@@ -195,23 +196,27 @@ def _range_index(t: Table, j: int):
                 if decisive:
                     nxt[at] = at + 1
                 at = find(at + 1)
-            if total > INDEX_BUDGET:
+            if total > budget:
                 return None
     cost = max(len(none), total / size)
     return cost, ("range", j, (tuple(points), tuple(tuple(s) for s in slots), tuple(none)))
 
 
-def _indexable(t: Table, j: int) -> bool:
-    return t.inputs[j].type in INDEXED_TYPES and not any(referenced_fields(r.inputs[j].test) for r in t.rules)
+def _plain_columns(t: Table) -> list[int]:
+    """The columns no rule tests against another field."""
+    return [j for j in range(len(t.inputs)) if not any(referenced_fields(r.inputs[j].test) for r in t.rules)]
 
 
-def _single(t: Table):
-    """The cheapest index over one input column, or None."""
+def _single(t: Table, plain: list[int], good_only: bool):
+    """The cheapest index over one input column, or None.  ``good_only``: only one with
+    at most GOOD_COST candidates per slot (building it stops as soon as it cannot be)."""
     best = None
-    for j, col in enumerate(t.inputs):
-        if col.type is Type.TEXT_LIST or any(referenced_fields(r.inputs[j].test) for r in t.rules):
+    for j in plain:
+        if t.inputs[j].type is Type.TEXT_LIST:
             continue
-        for cand in (_eq_index(t, j), _range_index(t, j)):
+        budget = -1 if good_only else INDEX_BUDGET
+        for cand in (_eq_index(t, j, len(t.rules) * (GOOD_COST + 1) if good_only else INDEX_BUDGET),
+                     _range_index(t, j, budget)):
             if cand is not None and (best is None or cand[0] < best[0]):
                 best = cand
     return best
@@ -224,16 +229,18 @@ def choose_index(t: Table, order: list[int] | None = None):
     fixed by its rows (FIRST: the rows; PRIORITY with literal outputs: by priority);
     only a multi index can take an order other than the rows'."""
     positional = order is not None
+    plain = _plain_columns(t)
     if FORCE == "multi":
-        m = Multi.build(t, order or list(range(len(t.rules))))
+        m = Multi.build(t, order or list(range(len(t.rules))), plain)
         if m is not None:
             return ("multi", None, m)
-    single = _single(t) if order is None or order == sorted(order) else None
+    single = _single(t, plain, True)
     if single is not None and single[0] <= GOOD_COST:
         return single[1]
-    multi = Multi.build(t, order or list(range(len(t.rules))))
+    multi = Multi.build(t, order or list(range(len(t.rules))), plain)
     if multi is not None and (positional or multi.useful()):
         return ("multi", None, multi)
+    single = _single(t, plain, False)
     if single is None or single[0] > len(t.rules) / 2:
         return None
     return single[1]
@@ -273,7 +280,7 @@ class Multi:
             if r == len(gl):
                 continue
             if cols:
-                r = _leap([tab[s[c]] for c, tab in cols], r)
+                r = leap([tab[s[c]] for c, tab in cols], r)
                 if r < 0:
                     continue
             p = gl[r]
@@ -300,7 +307,7 @@ class Multi:
             r = 0
             found = False
             while True:
-                r = _leap(rs, r)
+                r = leap(rs, r)
                 if r < 0:
                     break
                 end = min(b[bisect_right(b, r)] for b in rs)
@@ -314,8 +321,8 @@ class Multi:
 
     # -- building
     @classmethod
-    def build(cls, t: Table, order: list[int]):
-        cols = [j for j in range(len(t.inputs)) if _indexable(t, j)]
+    def build(cls, t: Table, order: list[int], plain: list[int]):
+        cols = [j for j in plain if t.inputs[j].type in INDEXED_TYPES]
         columns, points, eq_only, pos_of = [], [], [], []
         for j in cols:
             pts: set = set()
@@ -350,7 +357,7 @@ class Multi:
                     exact[p] = False
                     vs.append(None)
                     continue
-                vs.append((s, ref.unary(test, None, {}) is True))
+                vs.append((s, _null_verdict(test) is True))
                 sig.append(c)
             if any(not isinstance(e.test, AnyTest) for j, e in enumerate(rule.inputs) if j not in columns):
                 exact[p] = False
@@ -375,7 +382,7 @@ class Multi:
                    MULTI_BUDGET - budget[0])
 
 
-def _leap(rs, r: int) -> int:
+def leap(rs, r: int) -> int:
     """The first position at or after ``r`` inside a run of every run list, or -1."""
     c = len(rs)
     if c == 1:
@@ -399,6 +406,34 @@ def _leap(rs, r: int) -> int:
         if k == c:
             k = 0
     return r
+
+
+class _NullVerdict(Visitor):
+    """The reference's verdict on a literal test for null (FEEL: ``=`` is false,
+    an ordering is null, ``-`` and ``null`` are true)."""
+
+    def AnyTest(self, t):
+        return True
+
+    NullTest = AnyTest
+
+    def CompareTest(self, t):
+        return False if t.op == "=" else None
+
+    def RangeTest(self, t):
+        return None
+
+    def OrTests(self, t):
+        return ref.or3(self.visit(s) for s in t.tests)
+
+    def NotTests(self, t):
+        return ref.not3(self.OrTests(t))
+
+    def __default__(self, t):
+        return None
+
+
+_null_verdict = _NullVerdict().visit
 
 
 class _EqOnly(Visitor):
@@ -541,3 +576,51 @@ def emit_slots(gen, m: Multi, cols: list[str], k: int) -> str:
             gen.emit(f"{v} = 2 * j + 1 if j < {len(pts)} and {p}[j] == {x} else 2 * j", 2)
     gen.emit(f"_s{k} = ({', '.join(names)}{',' if len(names) == 1 else ''})")
     return f"_s{k}"
+
+
+def emit_first(gen, m: Multi, k: int) -> str:
+    """Emit the search for the first match (position ``_b{k}``, -1 for none) in the
+    decision's own code, one block per group: no call, no loop over the groups."""
+    b = f"_b{k}"
+    gen.ns.setdefault("bisect_right", bisect_right)
+    gen.ns.setdefault("_LEAP", leap)
+    gen.emit(f"{b} = -1")
+    for g, (gl, cols) in enumerate(m.groups):
+        guard = f"if {b} < 0 or {gl[0]} < {b}:" if g else None
+        depth = 1
+        if guard:
+            gen.emit(guard)
+            depth = 2
+        if not cols:
+            gen.emit(f"{b} = {gl[0]}", depth)
+            continue
+        if len(cols) == 1:
+            c, tab = cols[0]
+            firsts = gen.bind(tuple(gl[r[0]] if r else -1 for r in tab), "FT")
+            gen.emit(f"_p = {firsts}[s{k}_{c}]", depth)
+            gen.emit(f"if _p >= 0 and ({b} < 0 or _p < {b}): {b} = _p", depth)
+            continue
+        g_ = gen.bind(gl, "GL")
+        if len(cols) > 2:
+            tabs = ", ".join(f"{gen.bind(tab, 'RT')}[s{k}_{c}]" for c, tab in cols)
+            gen.emit(f"_r = _LEAP([{tabs}], 0)", depth)
+            gen.emit(f"if _r >= 0 and ({b} < 0 or {g_}[_r] < {b}): {b} = {g_}[_r]", depth)
+            continue
+        (ca, ta), (cb, tb) = cols
+        gen.emit(f"_A = {gen.bind(ta, 'RT')}[s{k}_{ca}]", depth)
+        gen.emit(f"_B = {gen.bind(tb, 'RT')}[s{k}_{cb}]", depth)
+        gen.emit("if _A and _B:", depth)
+        d = depth + 1
+        gen.emit("_r = _A[0] if _A[0] > _B[0] else _B[0]", d)
+        gen.emit("while True:", d)
+        gen.emit("_q = bisect_right(_A, _r)", d + 1)
+        gen.emit("if not _q & 1:", d + 1)
+        gen.emit("if _q == len(_A): break", d + 2)
+        gen.emit("_r = _A[_q]", d + 2)
+        gen.emit("_q = bisect_right(_B, _r)", d + 1)
+        gen.emit("if _q & 1:", d + 1)
+        gen.emit(f"if {b} < 0 or {g_}[_r] < {b}: {b} = {g_}[_r]", d + 2)
+        gen.emit("break", d + 2)
+        gen.emit("if _q == len(_B): break", d + 1)
+        gen.emit("_r = _B[_q]", d + 1)
+    return b

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from decide.runtime import reference as ref
-from decide.runtime.index import choose_index, emit_lookup, emit_slots, eq_skips
+from decide.runtime.index import choose_index, emit_first, emit_lookup, emit_slots, eq_skips
 from decide.runtime.facts import apply_derive, as_mapping, field_coercer, unknown_fields
 from decide.model.errors import Diagnostic, WorkbookError
 from decide.model.functions import FUNCTIONS
@@ -255,7 +255,7 @@ class _Gen:
         self.emit(f"_e = {envx}")
         test = f"e[0] is None or {call}"
         if positional:
-            self.emit(f"i = {mi}.first({s})")
+            self.emit(f"i = {emit_first(self, multi, k)}")
             self.emit("while i >= 0:")
             self.emit(f"e = {ent}[i]", 2)
             self.emit(f"if {test}:", 2)
