@@ -39,6 +39,7 @@ from decide.runtime import reference as ref
 INDEX_BUDGET = 2_000_000  # candidate entries an eq/range index may hold
 MULTI_BUDGET = 8_000_000  # run boundaries and slot pointers a multi index may hold
 MAX_GROUPS = 12  # signatures a multi index keeps apart; rarer ones share a coarser group
+RANGE_PENALTY = 1.5  # a bisect costs about as much as testing one or two candidates more than a dict
 GOOD_COST = 3  # a single-column index with at most this many candidates per case is kept
 INDEXED_TYPES = (Type.NUMBER, Type.INTEGER, Type.DATE, Type.VERSION, Type.TEXT, Type.BOOLEAN)
 FORCE: str | None = None  # tests: "multi" builds the multi index whenever it can
@@ -198,7 +199,7 @@ def _range_index(t: Table, j: int, budget: int = INDEX_BUDGET):
                 at = find(at + 1)
             if total > budget:
                 return None
-    cost = max(len(none), total / size)
+    cost = max(len(none), total / size) + RANGE_PENALTY
     return cost, ("range", j, (tuple(points), tuple(tuple(s) for s in slots), tuple(none)))
 
 
@@ -304,20 +305,25 @@ class Multi:
                     out.extend(gl[b[a]:b[a + 1]])
                 parts += 1 if b else 0
                 continue
-            r = 0
-            found = False
-            while True:
-                r = leap(rs, r)
-                if r < 0:
-                    break
-                end = min(b[bisect_right(b, r)] for b in rs)
-                out.extend(gl[r:end])
-                found = True
-                r = end
-            parts += found
+            found = self.group_every(gl, rs)
+            out.extend(found)
+            parts += bool(found)
         if parts > 1:
             out.sort()
         return out
+
+    @staticmethod
+    def group_every(gl: tuple, rs: list) -> list:
+        """Every global position of one group whose runs ``rs`` all hold it."""
+        out: list = []
+        r = 0
+        while True:
+            r = leap(rs, r)
+            if r < 0:
+                return out
+            end = min(b[bisect_right(b, r)] for b in rs)
+            out.extend(gl[r:end])
+            r = end
 
     # -- building
     @classmethod
@@ -624,3 +630,46 @@ def emit_first(gen, m: Multi, k: int) -> str:
         gen.emit("if _q == len(_B): break", d + 1)
         gen.emit("_r = _B[_q]", d + 1)
     return b
+
+
+def emit_every(gen, m: Multi, k: int) -> str:
+    """Emit the list of every matching position (sorted), one block per group."""
+    out = f"_m{k}"
+    gen.ns.setdefault("bisect_right", bisect_right)
+    gen.emit(f"{out} = []")
+    for gl, cols in m.groups:
+        g_ = gen.bind(gl, "GL")
+        if not cols:
+            gen.emit(f"{out} += {g_}")
+            continue
+        if len(cols) > 2:
+            runs = ", ".join(f"{gen.bind(tab, 'RT')}[s{k}_{c}]" for c, tab in cols)
+            gen.emit(f"{out} += {gen.bind(m, 'MI')}.group_every({g_}, [{runs}])")
+            continue
+        if len(cols) == 1:
+            c, tab = cols[0]
+            gen.emit(f"_A = {gen.bind(tab, 'RT')}[s{k}_{c}]")
+            gen.emit(f"for _a in range(0, len(_A), 2): {out} += {g_}[_A[_a]:_A[_a + 1]]")
+            continue
+        (ca, ta), (cb, tb) = cols
+        gen.emit(f"_A = {gen.bind(ta, 'RT')}[s{k}_{ca}]")
+        gen.emit(f"_B = {gen.bind(tb, 'RT')}[s{k}_{cb}]")
+        gen.emit("if _A and _B:")
+        gen.emit("_r = _A[0] if _A[0] > _B[0] else _B[0]", 2)
+        gen.emit("while True:", 2)
+        gen.emit("_qa = bisect_right(_A, _r)", 3)
+        gen.emit("if not _qa & 1:", 3)
+        gen.emit("if _qa == len(_A): break", 4)
+        gen.emit("_r = _A[_qa]", 4)
+        gen.emit("_qa += 1", 4)
+        gen.emit("_qb = bisect_right(_B, _r)", 3)
+        gen.emit("if _qb & 1:", 3)
+        gen.emit("_end = _A[_qa] if _A[_qa] < _B[_qb] else _B[_qb]", 4)
+        gen.emit(f"{out} += {g_}[_r:_end]", 4)
+        gen.emit("_r = _end", 4)
+        gen.emit("continue", 4)
+        gen.emit("if _qb == len(_B): break", 3)
+        gen.emit("_r = _B[_qb]", 3)
+    if len(m.groups) > 1:
+        gen.emit(f"{out}.sort()")
+    return out

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from decide.runtime import reference as ref
-from decide.runtime.index import choose_index, emit_first, emit_lookup, emit_slots, eq_skips
+from decide.runtime.index import choose_index, emit_every, emit_first, emit_lookup, emit_slots, eq_skips
 from decide.runtime.facts import apply_derive, as_mapping, field_coercer, unknown_fields
 from decide.model.errors import Diagnostic, WorkbookError
 from decide.model.functions import FUNCTIONS
@@ -266,7 +266,11 @@ class _Gen:
             self.emit("else:")
             self._no_match(t, outs, k, 2)
             return
-        self.emit(f"m{k} = [e[3] for e in map({ent}.__getitem__, {mi}.every({s})) if {test}]")
+        found = emit_every(self, multi, k)
+        if all(multi.exact) and list(multi.order) == list(range(len(t.rules))):
+            self.emit(f"m{k} = {found}")
+        else:
+            self.emit(f"m{k} = [e[3] for e in map({ent}.__getitem__, {found}) if {test}]")
         self._policy(t, outs, k, fr)
 
     def _unpack(self, outs) -> str:
