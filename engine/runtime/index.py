@@ -38,6 +38,7 @@ from decide.runtime import reference as ref
 
 INDEX_BUDGET = 2_000_000  # candidate entries an eq/range index may hold
 MULTI_BUDGET = 8_000_000  # run boundaries and slot pointers a multi index may hold
+FEW_GROUPS = 4  # a multi index with at most this many groups is chosen first (its search is short)
 MAX_GROUPS = 12  # signatures a multi index keeps apart; rarer ones share a coarser group
 RANGE_PENALTY = 1.5  # a bisect costs about as much as testing one or two candidates more than a dict
 GOOD_COST = 3  # a single-column index with at most this many candidates per case is kept
@@ -231,14 +232,12 @@ def choose_index(t: Table, order: list[int] | None = None):
     only a multi index can take an order other than the rows'."""
     positional = order is not None
     plain = _plain_columns(t)
-    if FORCE == "multi":
-        m = Multi.build(t, order or list(range(len(t.rules))), plain)
-        if m is not None:
-            return ("multi", None, m)
+    multi = Multi.build(t, order or list(range(len(t.rules))), plain)
+    if multi is not None and (FORCE == "multi" or (multi.useful() and len(multi.groups) <= FEW_GROUPS)):
+        return ("multi", None, multi)
     single = _single(t, plain, True)
     if single is not None and single[0] <= GOOD_COST:
         return single[1]
-    multi = Multi.build(t, order or list(range(len(t.rules))), plain)
     if multi is not None and (positional or multi.useful()):
         return ("multi", None, multi)
     single = _single(t, plain, False)

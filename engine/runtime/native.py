@@ -170,7 +170,10 @@ class _Gen:
             self._no_match(t, outs, k)
             return
         order = self._win_order(t)
-        index = choose_index(t, order) if len(t.rules) > SMALL_TABLE else None
+        try:
+            index = choose_index(t, order) if len(t.rules) > SMALL_TABLE else None
+        except (MemoryError, RecursionError):  # an index too large to build: the flat loop below
+            index = None
         if index is None and len(t.rules) > INLINE_TABLE:
             # An if/elif chain this long overflows Python's compiler (it nests each elif):
             # every rule becomes an entry of one flat tuple, tested in a loop.
