@@ -170,13 +170,22 @@ def wide_case(rng, n):
     return {k: v for k, v in c.items() if rng.random() >= 0.05}
 
 
+def wildcards_case(rng, n):
+    """Half wide, half aimed at a disjoint rule's bands and key."""
+    if rng.random() < 0.5:
+        return wide_case(rng, n)
+    i = rng.randrange(n)
+    c = {"x": 10 * i + rng.randrange(10), "y": 10 * i + rng.randrange(10), "z": f"z{i}"}
+    return {k: v for k, v in c.items() if rng.random() >= 0.2}
+
+
 SHAPES = {
     "equality": (equality, equality_case),
     "bands": (bands, wide_case),
     "thresholds": (thresholds, wide_case),
     "negated": (negated, wide_case),
     "open ranges": (open_ranges, wide_case),
-    "wildcards": (wildcards, wide_case),
+    "wildcards": (wildcards, wildcards_case),
     "keys": (keys, keys_case),
     "mixes": (mixes, mixes_case),
 }

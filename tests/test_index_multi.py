@@ -32,7 +32,7 @@ def compiled(book, force=None, small=0, groups=None):
         native.SMALL_TABLE, index.FORCE, index.MAX_GROUPS = old
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(st.data())
 def test_multi_index_agrees_with_reference(data):
     fields, tables = data.draw(tables_and_fields())
