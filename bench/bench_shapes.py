@@ -50,7 +50,7 @@ def rate(fn, cs, seconds):
 
 
 def kind(src: str) -> str:
-    if ".first(" in src or ".every(" in src:
+    if "_b0 = -1" in src or "_m0 = []" in src:
         return "multi"
     if "cand" not in src:
         return "inline"
@@ -71,8 +71,8 @@ def compiled(shape, n, policy):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--big", type=int, default=100_000)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--seconds", type=float, default=0.2)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--seconds", type=float, default=0.1)
     ap.add_argument("--shapes", nargs="+", default=list(SHAPES))
     ap.add_argument("--policies", nargs="+", default=["FIRST", "PRIORITY", "UNIQUE", "COLLECT"])
     args = ap.parse_args()

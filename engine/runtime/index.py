@@ -38,7 +38,6 @@ from decide.runtime import reference as ref
 
 INDEX_BUDGET = 2_000_000  # candidate entries an eq/range index may hold
 MULTI_BUDGET = 8_000_000  # run boundaries and slot pointers a multi index may hold
-FEW_GROUPS = 4  # a multi index with at most this many groups is chosen first (its search is short)
 MAX_GROUPS = 12  # signatures a multi index keeps apart; rarer ones share a coarser group
 RANGE_PENALTY = 1.5  # a bisect costs about as much as testing one or two candidates more than a dict
 GOOD_COST = 3  # a single-column index with at most this many candidates per case is kept
@@ -231,14 +230,14 @@ def choose_index(t: Table, order: list[int] | None = None):
     fixed by its rows (FIRST: the rows; PRIORITY with literal outputs: by priority);
     only a multi index can take an order other than the rows'."""
     positional = order is not None
+    ranked = positional and order != sorted(order)  # PRIORITY: only a multi index finds the winner first
     plain = _plain_columns(t)
+    if FORCE != "multi" and not ranked:
+        single = _single(t, plain, True)
+        if single is not None and single[0] <= GOOD_COST:
+            return single[1]
     multi = Multi.build(t, order or list(range(len(t.rules))), plain)
-    if multi is not None and (FORCE == "multi" or (multi.useful() and len(multi.groups) <= FEW_GROUPS)):
-        return ("multi", None, multi)
-    single = _single(t, plain, True)
-    if single is not None and single[0] <= GOOD_COST:
-        return single[1]
-    if multi is not None and (positional or multi.useful()):
+    if multi is not None and (FORCE == "multi" or positional or multi.useful()):
         return ("multi", None, multi)
     single = _single(t, plain, False)
     if single is None or single[0] > len(t.rules) / 2:
