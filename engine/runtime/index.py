@@ -42,6 +42,8 @@ MAX_GROUPS = 12  # signatures a multi index keeps apart; rarer ones share a coar
 RANGE_PENALTY = 1.5  # a bisect costs about as much as testing one or two candidates more than a dict
 GOOD_COST = 3  # a single-column index with at most this many candidates per case is kept
 INDEXED_TYPES = (Type.NUMBER, Type.INTEGER, Type.DATE, Type.VERSION, Type.TEXT, Type.BOOLEAN)
+DENSE_LIMIT = 4_000_000  # integers a direct slot table may span
+DENSE_FACTOR = 16  # … and at most this many per point
 FORCE: str | None = None  # tests: "multi" builds the multi index whenever it can
 
 
@@ -554,12 +556,45 @@ def emit_lookup(gen, index, cols: list[str], k: int, entries: list) -> None:
         gen.emit(f"cand{k} = {gen.bind({key: pick(v) for key, v in table.items()}, 'I')}.get({x}, {d})")
     else:
         points, slots, none = data
-        p, s = gen.bind(points, "P"), gen.bind(tuple(pick(v) for v in slots), "S")
+        s = gen.bind(tuple(pick(v) for v in slots), "S")
         gen.emit(f"if {x} is None:")
         gen.emit(f"cand{k} = {gen.bind(pick(none), 'D')}", 2)
         gen.emit("else:")
-        gen.emit(f"j = bisect_left({p}, {x})", 2)
-        gen.emit(f"cand{k} = {s}[2 * j + 1] if j < {len(points)} and {p}[j] == {x} else {s}[2 * j]", 2)
+        _emit_slot(gen, x, points, "j", 2)
+        gen.emit(f"cand{k} = {s}[j]", 2)
+
+
+def _dense(points: tuple):
+    """slot of every integer from the first point to the last, when they are few enough
+    (a direct table instead of a bisect), else None."""
+    if not points or not all(p.__class__ is int for p in points):
+        return None
+    lo, hi = points[0], points[-1]
+    if hi - lo + 1 > min(DENSE_LIMIT, DENSE_FACTOR * len(points) + 1024):
+        return None
+    out, k = [], 0
+    for v in range(lo, hi + 1):
+        if v == points[k]:
+            out.append(2 * k + 1)
+            k += 1
+        else:
+            out.append(2 * k)
+    return tuple(out)
+
+
+def _emit_slot(gen, x: str, points: tuple, var: str, depth: int) -> None:
+    """Emit ``var`` = the slot of non-null ``x`` among ``points``: a direct table for
+    integers within a dense span of integer points, else a bisect."""
+    p = gen.bind(points, "P")
+    dense = _dense(points)
+    if dense is not None:
+        lo, hi = points[0], points[-1]
+        gen.emit(f"if {x}.__class__ is int and {lo} <= {x} <= {hi}:", depth)
+        gen.emit(f"{var} = {gen.bind(dense, 'DS')}[{x} - {lo}]", depth + 1)
+        gen.emit("else:", depth)
+        depth += 1
+    gen.emit(f"j = bisect_left({p}, {x})", depth)
+    gen.emit(f"{var} = 2 * j + 1 if j < {len(points)} and {p}[j] == {x} else 2 * j", depth)
 
 
 def emit_slots(gen, m: Multi, cols: list[str], k: int) -> str:
@@ -572,12 +607,10 @@ def emit_slots(gen, m: Multi, cols: list[str], k: int) -> str:
             d = gen.bind({p: 2 * i + 1 for i, p in enumerate(pts)}, "Q")
             gen.emit(f"{v} = -1 if {x} is None else {d}.get({x}, 0)")
         else:
-            p = gen.bind(pts, "P")
             gen.emit(f"if {x} is None:")
             gen.emit(f"{v} = -1", 2)
             gen.emit("else:")
-            gen.emit(f"j = bisect_left({p}, {x})", 2)
-            gen.emit(f"{v} = 2 * j + 1 if j < {len(pts)} and {p}[j] == {x} else 2 * j", 2)
+            _emit_slot(gen, x, pts, v, 2)
     gen.emit(f"_s{k} = ({', '.join(names)}{',' if len(names) == 1 else ''})")
     return f"_s{k}"
 
