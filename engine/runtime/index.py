@@ -620,7 +620,6 @@ def emit_first(gen, m: Multi, k: int) -> str:
     decision's own code, one block per group: no call, no loop over the groups."""
     b = f"_b{k}"
     gen.ns.setdefault("bisect_right", bisect_right)
-    gen.ns.setdefault("_LEAP", leap)
     gen.emit(f"{b} = -1")
     for g, (gl, cols) in enumerate(m.groups):
         guard = f"if {b} < 0 or {gl[0]} < {b}:" if g else None
@@ -638,29 +637,31 @@ def emit_first(gen, m: Multi, k: int) -> str:
             gen.emit(f"if _p >= 0 and ({b} < 0 or _p < {b}): {b} = _p", depth)
             continue
         g_ = gen.bind(gl, "GL")
-        if len(cols) > 2:
-            tabs = ", ".join(f"{gen.bind(tab, 'RT')}[s{k}_{c}]" for c, tab in cols)
-            gen.emit(f"_r = _LEAP([{tabs}], 0)", depth)
-            gen.emit(f"if _r >= 0 and ({b} < 0 or {g_}[_r] < {b}): {b} = {g_}[_r]", depth)
-            continue
-        (ca, ta), (cb, tb) = cols
-        gen.emit(f"_A = {gen.bind(ta, 'RT')}[s{k}_{ca}]", depth)
-        gen.emit(f"_B = {gen.bind(tb, 'RT')}[s{k}_{cb}]", depth)
-        gen.emit("if _A and _B:", depth)
-        d = depth + 1
-        gen.emit("_r = _A[0] if _A[0] > _B[0] else _B[0]", d)
-        gen.emit("while True:", d)
-        gen.emit("_q = bisect_right(_A, _r)", d + 1)
-        gen.emit("if not _q & 1:", d + 1)
-        gen.emit("if _q == len(_A): break", d + 2)
-        gen.emit("_r = _A[_q]", d + 2)
-        gen.emit("_q = bisect_right(_B, _r)", d + 1)
-        gen.emit("if _q & 1:", d + 1)
-        gen.emit(f"if {b} < 0 or {g_}[_r] < {b}: {b} = {g_}[_r]", d + 2)
-        gen.emit("break", d + 2)
-        gen.emit("if _q == len(_B): break", d + 1)
-        gen.emit("_r = _B[_q]", d + 1)
+        found = f"if {b} < 0 or {g_}[_r] < {b}: {b} = {g_}[_r]"
+        _emit_leap(gen, k, cols, depth, [found, "break"])
     return b
+
+
+def _emit_leap(gen, k: int, cols, depth: int, on_match: list[str]) -> None:
+    """Emit the leapfrog over a group's columns (runs ``_R0`` …): column 0 moves ``_r``
+    into its next run, every other column either holds ``_r`` or moves it and starts
+    over; when all hold it, ``on_match`` runs (it ends with ``break`` or moves ``_r``)."""
+    rs = [f"_R{i}" for i in range(len(cols))]
+    for i, (c, tab) in enumerate(cols):
+        gen.emit(f"_R{i} = {gen.bind(tab, 'RT')}[s{k}_{c}]", depth)
+    gen.emit(f"if {' and '.join(rs)}:", depth)
+    d = depth + 1
+    gen.emit(f"_r = max({', '.join(f'{r}[0]' for r in rs)})", d)
+    gen.emit("while True:", d)
+    for i, r in enumerate(rs):
+        gen.emit(f"_q = bisect_right({r}, _r)", d + 1)
+        gen.emit("if not _q & 1:", d + 1)
+        gen.emit(f"if _q == len({r}): break", d + 2)
+        gen.emit(f"_r = {r}[_q]", d + 2)
+        if i:
+            gen.emit("continue", d + 2)
+    for line in on_match:
+        gen.emit(line, d + 1)
 
 
 def emit_every(gen, m: Multi, k: int) -> str:
@@ -673,34 +674,13 @@ def emit_every(gen, m: Multi, k: int) -> str:
         if not cols:
             gen.emit(f"{out} += {g_}")
             continue
-        if len(cols) > 2:
-            runs = ", ".join(f"{gen.bind(tab, 'RT')}[s{k}_{c}]" for c, tab in cols)
-            gen.emit(f"{out} += {gen.bind(m, 'MI')}.group_every({g_}, [{runs}])")
-            continue
         if len(cols) == 1:
             c, tab = cols[0]
             gen.emit(f"_A = {gen.bind(tab, 'RT')}[s{k}_{c}]")
             gen.emit(f"for _a in range(0, len(_A), 2): {out} += {g_}[_A[_a]:_A[_a + 1]]")
             continue
-        (ca, ta), (cb, tb) = cols
-        gen.emit(f"_A = {gen.bind(ta, 'RT')}[s{k}_{ca}]")
-        gen.emit(f"_B = {gen.bind(tb, 'RT')}[s{k}_{cb}]")
-        gen.emit("if _A and _B:")
-        gen.emit("_r = _A[0] if _A[0] > _B[0] else _B[0]", 2)
-        gen.emit("while True:", 2)
-        gen.emit("_qa = bisect_right(_A, _r)", 3)
-        gen.emit("if not _qa & 1:", 3)
-        gen.emit("if _qa == len(_A): break", 4)
-        gen.emit("_r = _A[_qa]", 4)
-        gen.emit("_qa += 1", 4)
-        gen.emit("_qb = bisect_right(_B, _r)", 3)
-        gen.emit("if _qb & 1:", 3)
-        gen.emit("_end = _A[_qa] if _A[_qa] < _B[_qb] else _B[_qb]", 4)
-        gen.emit(f"{out} += {g_}[_r:_end]", 4)
-        gen.emit("_r = _end", 4)
-        gen.emit("continue", 4)
-        gen.emit("if _qb == len(_B): break", 3)
-        gen.emit("_r = _B[_qb]", 3)
+        ends = ", ".join(f"_R{i}[bisect_right(_R{i}, _r)]" for i in range(len(cols)))
+        _emit_leap(gen, k, cols, 1, [f"_end = min({ends})", f"{out} += {g_}[_r:_end]", "_r = _end"])
     if len(m.groups) > 1:
         gen.emit(f"{out}.sort()")
     return out
