@@ -377,6 +377,9 @@ class Multi:
                 if any(verdicts[p][c] is not None for c in range(len(columns)) if c not in sig):
                     exact[p] = False  # a test the coarser group does not index: test the rule
             tabs = []
+            # the most selective column first: the leapfrog's first moves are then the longest
+            sig = sorted(sig, key=lambda c: sum(len(rg) for p in members for rg in verdicts[p][c][0])
+                         / (2 * len(points[c]) + 1))
             for c in sig:
                 tab = _column_runs([verdicts[p][c] for p in members], 2 * len(points[c]) + 1, budget)
                 if tab is None:
