@@ -44,7 +44,6 @@ GOOD_COST = 3  # a single-column index with at most this many candidates per cas
 INDEXED_TYPES = (Type.NUMBER, Type.INTEGER, Type.DATE, Type.VERSION, Type.TEXT, Type.BOOLEAN)
 DENSE_LIMIT = 4_000_000  # integers a direct slot table may span
 DENSE_FACTOR = 16  # … and at most this many per point
-LOOSE = 0.5  # a column that more than this share of a group passes per slot is left to the rules' tests
 FORCE: str | None = None  # tests: "multi" builds the multi index whenever it can
 
 
@@ -379,16 +378,8 @@ class Multi:
                     exact[p] = False  # a test the coarser group does not index: test the rule
             tabs = []
             # the most selective column first: the leapfrog's first moves are then the longest
-            passing = {c: sum(len(rg) for p in members for rg in verdicts[p][c][0]) / (2 * len(points[c]) + 1)
-                       for c in sig}
-            sig = sorted(sig, key=passing.__getitem__)
-            # a column most of the group passes in any slot only slows the leapfrog down
-            # (long run lists): the rules' own test checks it on the few candidates
-            loose = [c for c in sig[1:] if passing[c] > LOOSE * len(members)]
-            if loose:
-                sig = [c for c in sig if c not in loose]
-                for p in members:
-                    exact[p] = False
+            sig = sorted(sig, key=lambda c: sum(len(rg) for p in members for rg in verdicts[p][c][0])
+                         / (2 * len(points[c]) + 1))
             for c in sig:
                 tab = _column_runs([verdicts[p][c] for p in members], 2 * len(points[c]) + 1, budget)
                 if tab is None:
