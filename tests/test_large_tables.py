@@ -1,7 +1,8 @@
-"""Large tables of shapes the native runtime cannot index (nested thresholds,
-negated ranges, several partly-wildcard columns) load and decide as the reference
-interpreter does; code too large for Python's compiler is a WorkbookError naming
-the table (issue 9)."""
+"""Large tables of every shape (tests/shapes.py: equality key, bands, nested
+thresholds, negated and open ranges, partly-wildcard columns, keys on different
+columns, a mix) compile and decide as the reference interpreter does under every
+hit policy: a few thousand rules here, 100,000 under ``-m slow``; code too large for
+Python's compiler is a WorkbookError naming the table (issue 9)."""
 from __future__ import annotations
 
 import random
@@ -12,67 +13,85 @@ import decide
 from decide.model.errors import WorkbookError
 from decide.runtime import native, reference
 
+from .shapes import POLICIES, SHAPES, book_of, shape_cases, shape_table
 from .workbooks import table, write_workbook
 
-N = 10_000
+N = 2_000
+MAIN_POLICIES = ("FIRST", "PRIORITY", "UNIQUE", "COLLECT")
 GLOSSARY = [("x", "integer", "", "x"), ("y", "integer", "", "y"), ("z", "text", "", "z"),
             ("out", "text", "", "out")]
 
 
-def thresholds(n):
-    """Nested `> K` thresholds, highest first (each rule's interval holds every later one's)."""
-    return ["INPUT x", "OUTPUT out"], [[i + 1, f"> {(n - i) * 10}", f'"r{i}"'] for i in range(n)] + [
-        [n + 1, "-", '"none"']]
+def outcome(fn, case):
+    try:
+        r = fn(dict(case))
+        return "ok", r.outputs, [(f.table, f.index) for f in r.fired]
+    except Exception as e:  # noqa: BLE001 - compared with the reference's
+        return "error", type(e).__name__, sorted(getattr(e, "rules", None) or [])
 
 
-def negated(n):
-    return ["INPUT x", "INPUT y", "OUTPUT out"], [
-        [i + 1, f"not([{i * 10}..{i * 10 + n * 5}])", f"< {i}", f'"r{i}"'] for i in range(n)] + [
-        [n + 1, "-", "-", '"none"']]
+def reference_outcome(book, case):
+    try:
+        outputs, fired = reference.evaluate(book, "T", case)
+        return "ok", outputs, fired
+    except Exception as e:  # noqa: BLE001
+        return "error", type(e).__name__, sorted(getattr(e, "rules", None) or [])
 
 
-def wildcards(n):
-    """Three columns, each a wildcard in a third of the rules."""
-    return ["INPUT x", "INPUT y", "INPUT z", "OUTPUT out"], [
-        [i + 1, f"> {i}" if i % 3 else "-", f"[{i}..{i + 50}]" if i % 3 != 1 else "-",
-         f'"z{i % 97}"' if i % 3 != 2 else "-", f'"r{i}"'] for i in range(n)] + [[n + 1, "-", "-", "-", '"none"']]
+def check_shape(shape, policy, n, k):
+    book = book_of(shape_table(shape, n, policy))
+    fn = native.compile_book(book)["T"]
+    fired = set()
+    for case in shape_cases(shape, n, random.Random(f"{shape}{policy}{n}"), k):
+        got = outcome(fn, case)
+        assert got == reference_outcome(book, case), case
+        if got[0] == "ok":
+            fired.update(i for _, i in got[2])
+    return fired
 
 
-SHAPES = {"thresholds": thresholds, "negated": negated, "wildcards": wildcards}
-
-
-def cases(n, rng, k=300):
-    out = []
-    for _ in range(k):
-        c = {"x": rng.randrange(-5, n * 12), "y": rng.randrange(-5, n + 60), "z": f"z{rng.randrange(100)}"}
-        for f in list(c):
-            if rng.random() < 0.05:
-                del c[f]
-        out.append(c)
-    return out
-
-
-@pytest.mark.parametrize("policy", ["FIRST", "COLLECT"])
+@pytest.mark.parametrize("policy", MAIN_POLICIES)
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_large_table_agrees_with_reference(tmp_path, shape, policy):
-    n = N if policy == "FIRST" else N // 5
-    cols, rules = SHAPES[shape](n)
-    write_workbook(tmp_path / "t.xlsx", glossary=GLOSSARY, tables=[table("T", policy, cols, rules)])
+def test_large_table_agrees_with_reference(shape, policy):
+    fired = check_shape(shape, policy, N, 40)
+    assert len(fired) > 3  # the cases reach many rules, not only the catch-all
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_large_table_agrees_with_reference_every_policy(shape, policy):
+    check_shape(shape, policy, 5_000, 60)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", MAIN_POLICIES)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_100000_rules_of_every_shape_compile_and_decide(shape, policy):
+    check_shape(shape, policy, 100_000, 4)
+
+
+def test_a_workbook_of_partly_wildcard_columns_loads_indexed(tmp_path):
+    """The real path (openpyxl, parsing, checks, compiling) to the multi-column index."""
+    rows = [[i + 1, f"> {i}" if i % 3 else "-", f"[{i}..{i + 50}]" if i % 3 != 1 else "-",
+             f'"z{i % 97}"' if i % 3 != 2 else "-", f'"r{i}"'] for i in range(600)] + [[601, "-", "-", "-", '"none"']]
+    write_workbook(tmp_path / "t.xlsx", glossary=GLOSSARY,
+                   tables=[table("T", "FIRST", ["INPUT x", "INPUT y", "INPUT z", "OUTPUT out"], rows)])
     book = decide.load(tmp_path, services=[])
-    rng = random.Random(f"{shape}{policy}")
-    fired_any = set()
-    for case in cases(n, rng):
+    assert "bisect_right" in book.source("T")  # the multi index's search
+    rng = random.Random(3)
+    for _ in range(200):
+        case = {k: v for k, v in (("x", rng.randrange(-5, 700)), ("y", rng.randrange(-5, 700)),
+                                  ("z", f"z{rng.randrange(100)}")) if rng.random() > 0.05}
         r = book.decide("T", case)
         outputs, fired = reference.evaluate(book.ir, "T", case)
-        assert r.outputs == outputs, case
-        assert [(f.table, f.index) for f in r.fired] == fired, case
-        fired_any.update(f.index for f in r.fired)
-    assert len(fired_any) > 10  # the cases reach many rules, not only the catch-all
+        assert (r.outputs, [(f.table, f.index) for f in r.fired]) == (outputs, fired), case
 
 
 def test_code_too_large_for_python_is_a_workbook_error(tmp_path):
-    cols, rules = thresholds(20)
-    write_workbook(tmp_path / "t.xlsx", glossary=GLOSSARY, tables=[table("Limits", "FIRST", cols, rules)])
+    rows = [[i + 1, f"> {(20 - i) * 10}", f'"r{i}"'] for i in range(20)]
+    write_workbook(tmp_path / "t.xlsx", glossary=GLOSSARY,
+                   tables=[table("Limits", "FIRST", ["INPUT x", "OUTPUT out"], rows)])
     book = decide.load(tmp_path, services=[]).ir
     gen = native._Gen(book, book.decisions["Limits"])
     deep = "(" * 200_000 + "1" + ")" * 200_000

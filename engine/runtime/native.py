@@ -20,22 +20,21 @@ from typing import Any, Callable
 
 from decide.runtime import reference as ref
 from decide.runtime.facts import as_mapping, derived_values, field_coercer, unknown_fields
+from decide.runtime.index import choose_index, emit_every, emit_first, emit_lookup, emit_slots, eq_keys, eq_skips
 from decide.model.errors import Diagnostic, WorkbookError
 from decide.model.functions import FUNCTIONS
 from decide.model.ir import (
-    Aggregator, AnyTest, Book, CompareTest, HitPolicy, Literal, Loc, Name, NullTest, OrTests, Plan, RangeTest,
-    Table, Type,
+    Aggregator, AnyTest, Book, HitPolicy, Literal, Loc, Name, Plan, RangeTest, Table, Type,
 )
 from decide.model.walk import Visitor
 from decide.compile.cache import compile_code
-from decide.compile.resolve import literal_values, referenced_fields
+from decide.compile.resolve import referenced_fields
 from decide.model.types import TOO_BIG, TYPES
 from decide.model.values import Version
 from decide.runtime.result import FiredRule, Result
 
 SMALL_TABLE = 16  # rules; above this a table is indexed when an index helps
 INLINE_TABLE = 256  # rules; an unindexed table above this runs as a loop over its rules' entries
-INDEX_BUDGET = 2_000_000  # candidate entries an index may hold
 
 
 def _neg(v):
@@ -197,14 +196,18 @@ class _Gen:
         if not t.rules:
             self._no_match(t, outs, k)
             return
-        index = choose_index(t) if len(t.rules) > SMALL_TABLE else None
+        order = self._win_order(t) if len(t.rules) > SMALL_TABLE else None
+        try:
+            index = choose_index(t, order) if len(t.rules) > SMALL_TABLE else None
+        except (MemoryError, RecursionError):  # an index too large to build: the flat loop below
+            index = None
         if index is None and len(t.rules) > INLINE_TABLE:
             # An if/elif chain this long overflows Python's compiler (it nests each elif):
             # every rule becomes an entry of one flat tuple, tested in a loop.
             index = ("all", None, None)
-        order = self._chain_order(t) if index is None else None
-        if order is not None:
-            self._chain(t, order, cols, outs, k, fr)
+        chain = self._chain_order(t) if index is None else None
+        if chain is not None:
+            self._chain(t, chain, cols, outs, k, fr)
             return
         if index is None and self._in_rule_order(t):
             self._collect_inline(t, cols, outs, k, fr)
@@ -217,35 +220,42 @@ class _Gen:
         else:
             # One flat entry per rule: (test, outputs, fired rule, index, *constants).  Rules
             # of the same shape share one compiled test, which reads its constants from the
-            # entry; a rule reached through its own key in an equality index skips that test.
+            # entry; a rule reached through its own key in an equality index skips that test,
+            # one the multi index decides whole has none (None).
             args = ", ".join(cols) or ""
             params = ", ".join(f"a{j}" for j in range(len(cols)))
-            kind, key_col, _ = index
+            multi = index[2] if index[0] == "multi" else None
             literal_rows = self._rows(t) if self.literal_outputs(t) else None
             rows = self.ns[literal_rows.split("[")[0]] if literal_rows else None
             fired = fired_rules(self.book, t)
             shapes: dict[str, Any] = {}
             entries = []
             self.in_lambda = True
-            for r in t.rules:
-                skip = key_col if kind == "eq" and _eq_keys(r.inputs[key_col].test) is not None else None
+            for p, i in enumerate(multi.order if multi else range(len(t.rules))):
+                r = t.rules[i]
+                if multi is not None and multi.exact[p]:
+                    entries.append((None, rows[i] if rows else None, fired[i], i))
+                    continue
                 self.kbuf = [None, None, None, None]  # the entry's head: test, outputs, fired, index
-                body = self.condition(t, r, [f"a{j}" for j in range(len(cols))], skip)
+                body = self.condition(t, r, [f"a{j}" for j in range(len(cols))], eq_skips(index, r))
                 consts, self.kbuf = tuple(self.kbuf[4:]), None
                 if body not in shapes:
                     src = f"lambda {params}{', ' if params else ''}_e, _k: {body}"
                     shapes[body] = eval(self.compile_for(t, src, f"<{t.name} rule shape>", "eval"), self.ns)
-                entries.append((shapes[body], rows[r.index] if rows else None, fired[r.index], r.index) + consts)
+                entries.append((shapes[body], rows[i] if rows else None, fired[i], i) + consts)
             self.in_lambda = False
             used = set().union(*(referenced_fields(e.test) for r in t.rules for e in r.inputs))
             envx = "{" + ", ".join(f"{f!r}: {self.var(f)}" for f in sorted(used)) + "}" if used else "None"
-            self._lookup(index, cols, k, entries)
             call = f"e[0]({args}{', ' if args else ''}_e, e)"
+            row = "e[1]" if rows else self._rows(t).replace("@I@", "e[3]")
+            if multi is not None:
+                self._multi(t, multi, cols, k, entries, outs, call, row, envx, order is not None, fr)
+                return
+            emit_lookup(self, index, cols, k, entries)
             self.emit(f"_e = {envx}")
             if t.hit_policy is HitPolicy.FIRST:
                 self.emit(f"for e in cand{k}:")
                 self.emit(f"if {call}:", 2)
-                row = "e[1]" if rows else self._rows(t).replace("@I@", "e[3]")
                 self.emit(f"{self._unpack(outs)} = {row}", 3)
                 self.emit(f"f{k} = (e[2],)", 3)
                 self.emit("break", 3)
@@ -253,6 +263,43 @@ class _Gen:
                 self._no_match(t, outs, k, 2)
                 return
             self.emit(f"m{k} = [e[3] for e in cand{k} if {call}]")
+        self._policy(t, outs, k, fr)
+
+    def _win_order(self, t: Table) -> list[int] | None:
+        """The order in which the first matching rule wins, when one is fixed: FIRST's
+        rows; PRIORITY's ranks when every output is a literal (ties: the rows)."""
+        if t.hit_policy is HitPolicy.FIRST:
+            return list(range(len(t.rules)))
+        if t.hit_policy is HitPolicy.PRIORITY and self.literal_outputs(t):
+            keys = [(ref.priority_key(self.book, t, tuple(o.expr.value for o in r.outputs)), r.index)
+                    for r in t.rules]
+            return sorted(range(len(t.rules)), key=keys.__getitem__)
+        return None
+
+    def _multi(self, t: Table, multi, cols, k, entries, outs, call, row, envx, positional, fr):
+        """A table indexed on several columns: the first match in the winning order
+        (FIRST, PRIORITY), or every match in rule order for the policy's code."""
+        s = emit_slots(self, multi, cols, k)
+        mi, ent = self.bind(multi, "MI"), self.bind(tuple(entries), "EN")
+        self.emit(f"_e = {envx}")
+        test = f"e[0] is None or {call}"
+        if positional:
+            self.emit(f"i = {emit_first(self, multi, k)}")
+            self.emit("while i >= 0:")
+            self.emit(f"e = {ent}[i]", 2)
+            self.emit(f"if {test}:", 2)
+            self.emit(f"{self._unpack(outs)} = {row}", 3)
+            self.emit(f"f{k} = (e[2],)", 3)
+            self.emit("break", 3)
+            self.emit(f"i = {mi}.first({s}, i + 1)", 2)
+            self.emit("else:")
+            self._no_match(t, outs, k, 2)
+            return
+        found = emit_every(self, multi, k)
+        if all(multi.exact) and list(multi.order) == list(range(len(t.rules))):
+            self.emit(f"m{k} = {found}")
+        else:
+            self.emit(f"m{k} = [e[3] for e in map({ent}.__getitem__, {found}) if {test}]")
         self._policy(t, outs, k, fr)
 
     def _chain_order(self, t: Table):
@@ -324,29 +371,6 @@ class _Gen:
             self.emit(f"{outs[0]} = {expr[1:-2]}", depth)
         else:
             self.emit(f"{self._unpack(outs)} = {expr}", depth)
-
-    def _lookup(self, index, cols, k, entries):
-        """Emit cand{k} = the candidate (test, constants, rule index) entries for this case."""
-        kind, j, data = index
-        x = cols[j] if j is not None else None
-
-        def pick(idx):
-            return tuple(entries[i] for i in idx)
-
-        if kind == "all":
-            self.emit(f"cand{k} = {self.bind(tuple(entries), 'D')}")
-        elif kind == "eq":
-            table, default = data
-            d = self.bind(pick(default), "D")
-            self.emit(f"cand{k} = {self.bind({key: pick(v) for key, v in table.items()}, 'I')}.get({x}, {d})")
-        else:
-            points, slots, none = data
-            p, s = self.bind(points, "P"), self.bind(tuple(pick(v) for v in slots), "S")
-            self.emit(f"if {x} is None:")
-            self.emit(f"cand{k} = {self.bind(pick(none), 'D')}", 2)
-            self.emit("else:")
-            self.emit(f"j = bisect_left({p}, {x})", 2)
-            self.emit(f"cand{k} = {s}[2 * j + 1] if j < {len(points)} and {p}[j] == {x} else {s}[2 * j]", 2)
 
     def _unpack(self, outs) -> str:
         return ", ".join(outs) + ("," if len(outs) == 1 else "")
@@ -689,7 +713,7 @@ class _TrueCode(Visitor):
     def OrTests(self, t, x, type_):
         if not _LITERAL.visit(t):
             return self.__default__(t, x, type_)
-        keys = _eq_keys(t)
+        keys = eq_keys(t)
         if type_ is not Type.TEXT_LIST and keys is not None and len(keys) >= 3 and \
                 all(k.__class__ is str for k in keys) and self.gen.kbuf is None:
             return f"{x} in {self.gen.bind(frozenset(keys), 'S')}"  # one hash lookup
@@ -752,17 +776,7 @@ class _FalseCode(Visitor):
         return f"({self.gen.reference_test(t, x)} is False)"
 
 
-# --------------------------------------------------------------------------- indexes
-def _eq_keys(test):
-    """The literal keys an equality-only test matches, or None when it is not one."""
-    if isinstance(test, CompareTest) and test.op == "=" and isinstance(test.value, Literal):
-        return [test.value.value]
-    if isinstance(test, OrTests) and all(isinstance(s, CompareTest) and s.op == "=" and
-                                         isinstance(s.value, Literal) for s in test.tests):
-        return [s.value.value for s in test.tests]
-    return None
-
-
+# --------------------------------------------------------------------------- rules that cannot overlap
 def _disjoint(t: Table) -> bool:
     """No two rules can match one case: every pair has a column where both test
     equality with literals and share no value."""
@@ -770,7 +784,7 @@ def _disjoint(t: Table) -> bool:
     for r in t.rules:
         row = []
         for col, e in zip(t.inputs, r.inputs):
-            ks = None if col.type is Type.TEXT_LIST else _eq_keys(e.test)
+            ks = None if col.type is Type.TEXT_LIST else eq_keys(e.test)
             try:
                 row.append(None if ks is None else frozenset(ks))
             except TypeError:
@@ -781,157 +795,6 @@ def _disjoint(t: Table) -> bool:
             if not any(x is not None and y is not None and not (x & y) for x, y in zip(ka, kb)):
                 return False
     return True
-
-
-def _eq_index(t: Table, j: int):
-    keys: dict[Any, list[int]] = {}
-    wild: list[int] = []
-    for r in t.rules:
-        ks = _eq_keys(r.inputs[j].test)
-        if ks is None:
-            wild.append(r.index)
-        else:
-            for key in ks:
-                keys.setdefault(key, []).append(r.index)
-    if not keys:
-        return None
-    size = sum(len(v) for v in keys.values()) + len(keys) * len(wild)
-    if size > INDEX_BUDGET:
-        return None
-    table = {key: tuple(sorted(set(v) | set(wild))) for key, v in keys.items()}
-    cost = max(len(wild), sum(len(v) for v in table.values()) / len(table))
-    return cost, ("eq", j, (table, tuple(wild)))
-
-
-class _Slots(Visitor):
-    """The elementary slots (2k+1 = point k, 2k = the gap below it) a literal test
-    matches, among the ``n`` sorted points at ``pos``, as a list of ranges; exact: a
-    non-null value in one of them passes the test, any other fails it.  None: not
-    indexable (the test may pass in any slot)."""
-
-    def CompareTest(self, test, pos: dict, n: int):
-        if not isinstance(test.value, Literal):
-            return None
-        k = pos[test.value.value]
-        return [{"=": range(2 * k + 1, 2 * k + 2), "<": range(0, 2 * k + 1), "<=": range(0, 2 * k + 2),
-                 ">": range(2 * k + 2, 2 * n + 1), ">=": range(2 * k + 1, 2 * n + 1)}[test.op]]
-
-    def RangeTest(self, test, pos: dict, n: int):
-        if not (isinstance(test.low, Literal) and isinstance(test.high, Literal)):
-            return None
-        a, b = pos[test.low.value], pos[test.high.value]
-        return [range(2 * a + 1 if test.low_closed else 2 * a + 2, (2 * b + 2) if test.high_closed else 2 * b + 1)]
-
-    def OrTests(self, test, pos: dict, n: int):
-        parts = [self.visit(s, pos, n) for s in test.tests]
-        if any(p is None for p in parts):
-            return None
-        return _merge([r for p in parts for r in p])
-
-    def NotTests(self, test, pos: dict, n: int):
-        inner = self.OrTests(test, pos, n)
-        if inner is None:
-            return None
-        out, at = [], 0
-        for r in inner:
-            if r.start > at:
-                out.append(range(at, r.start))
-            at = max(at, r.stop)
-        if at < 2 * n + 1:
-            out.append(range(at, 2 * n + 1))
-        return out
-
-    def __default__(self, test, pos: dict, n: int):
-        return None
-
-
-def _merge(ranges):
-    out: list[range] = []
-    for r in sorted((r for r in ranges if len(r)), key=lambda r: r.start):
-        if out and r.start <= out[-1].stop:
-            out[-1] = range(out[-1].start, max(out[-1].stop, r.stop))
-        else:
-            out.append(r)
-    return out
-
-
-_slots_of = _Slots().visit
-
-
-def _range_index(t: Table, j: int):
-    col = t.inputs[j]
-    if col.type not in (Type.NUMBER, Type.INTEGER, Type.DATE, Type.VERSION, Type.TEXT):
-        return None
-    pts: set = set()
-    for r in t.rules:
-        pts |= literal_values(r.inputs[j].test)
-    if not pts:
-        return None
-    try:
-        points = sorted(pts)
-    except TypeError:
-        return None
-    pos = {p: i for i, p in enumerate(points)}
-    n = len(points)
-    size = 2 * n + 1
-    slots: list[list[int]] = [[] for _ in range(size)]
-    none: list[int] = []
-    none_open = True
-    # Under FIRST a slot is closed by a rule that surely fires there (its only test is
-    # this column's, exact on the slot, or none at all): later rules never run there.
-    # nxt[s] = the first open slot at or after s (path-halving union-find).
-    first = t.hit_policy is HitPolicy.FIRST
-    nxt = list(range(size + 1))
-
-    def find(s):
-        while nxt[s] != s:
-            nxt[s] = nxt[nxt[s]]
-            s = nxt[s]
-        return s
-
-    total = 0
-    for r in t.rules:
-        test = r.inputs[j].test
-        s = _slots_of(test, pos, n)
-        others_any = all(isinstance(e.test, AnyTest) for i, e in enumerate(r.inputs) if i != j)
-        if s is None:
-            s = [range(size)]
-            if none_open:
-                none.append(r.index)
-            decisive = first and others_any and isinstance(test, AnyTest)
-            none_open = none_open and not decisive
-        else:
-            if none_open and not isinstance(test, (CompareTest, RangeTest, OrTests)):
-                none.append(r.index)  # null tests, not(...): the null case is left to the test itself
-            decisive = first and others_any and not isinstance(test, NullTest)
-        for rg in s:
-            at = find(rg.start)
-            while at < rg.stop:
-                slots[at].append(r.index)
-                total += 1
-                if decisive:
-                    nxt[at] = at + 1
-                at = find(at + 1)
-            if total > INDEX_BUDGET:
-                return None
-    cost = max(len(none), total / size)
-    return cost, ("range", j, (tuple(points), tuple(tuple(s) for s in slots), tuple(none)))
-
-
-def choose_index(t: Table):
-    """The cheapest index over one input column, or None when none pays off."""
-    best = None
-    for j, col in enumerate(t.inputs):
-        if col.type is Type.TEXT_LIST:
-            continue
-        if any(referenced_fields(r.inputs[j].test) for r in t.rules):
-            continue
-        for cand in (_eq_index(t, j), _range_index(t, j)):
-            if cand is not None and (best is None or cand[0] < best[0]):
-                best = cand
-    if best is None or best[0] > len(t.rules) / 2:
-        return None
-    return best[1]
 
 
 def compile_book(book: Book) -> dict[str, Callable[[Any], Result]]:
