@@ -244,9 +244,10 @@ def _why_schema(book: Book, name: str) -> dict:
 
 
 def _want_schema(f: Field) -> dict:
-    """A wanted output: a value of the field; in a list, an item may be null (a collected
-    list holds null for a matched rule whose cell is empty, and ``parse_want`` takes it)."""
-    s = value_schema(f, nullable=False)
+    """A wanted output: a value of the field, or null (no rule gives it a value); in a
+    list, an item may be null (a collected list holds null for a matched rule whose cell
+    is empty). ``parse_want`` takes both."""
+    s = value_schema(f, nullable=f.type is not Type.TEXT_LIST)
     if f.type is Type.TEXT_LIST:
         items = dict(s["items"])
         items["type"] = ["string", "null"]
