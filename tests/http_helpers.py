@@ -81,6 +81,17 @@ def request(port: int, method: str, path: str, body=None, headers=None, timeout:
         conn.close()
 
 
+def wait_for(predicate, timeout: float = 30, every: float = 0.05):
+    """Poll ``predicate`` until it returns something true (returned) or ``timeout``
+    seconds pass (then its last value)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (value := predicate()):
+            return value
+        time.sleep(every)
+    return predicate()
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -20,6 +20,8 @@ from decide.model.ir import (
     NullTest, OrTests, OutputColumn, OutputEntry, RangeTest, Rule, Table, Type,
 )
 
+from decide.runtime import reference
+
 from .strategies import make_book
 
 LOC = Loc("shapes.xlsx", "T", "A1")
@@ -246,3 +248,22 @@ def random_table(n: int, policy: str, rng: random.Random) -> Table:
 def random_case(rng, n=0):
     c = {"x": rng.randrange(-2, 62), "y": rng.randrange(-2, 62), "z": f"z{rng.randrange(12)}"}
     return {k: v for k, v in c.items() if rng.random() >= 0.1}
+
+
+# --------------------------------------------------------------------------- outcomes
+def outcome(fn, case):
+    """A compiled decision's outcome on a case: outputs and fired rules, or the error."""
+    try:
+        r = fn(dict(case))
+        return "ok", r.outputs, [(f.table, f.index) for f in r.fired]
+    except Exception as e:  # noqa: BLE001 - compared with the reference's
+        return "error", type(e).__name__, sorted(getattr(e, "rules", None) or [])
+
+
+def reference_outcome(book, case):
+    """The reference's outcome of table T on a case, in the same form."""
+    try:
+        outputs, fired = reference.evaluate(book, "T", case)
+        return "ok", outputs, fired
+    except Exception as e:  # noqa: BLE001
+        return "error", type(e).__name__, sorted(getattr(e, "rules", None) or [])

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from decide.app import casejson
 from decide.runtime import decisionlog
 from decide.runtime.archive import ArchiveError, path_for, put
 from tests.batch_cases import random_cases, write_jsonl
-from tests.http_helpers import ADMIN, TABLES, Server, copy_tables, pid_alive, request
+from tests.http_helpers import ADMIN, TABLES, Server, copy_tables, pid_alive, request, wait_for
 from tests.test_batch import DECIDE, write_cases
 from tests.test_http import edit_first_cell
 
@@ -65,13 +64,6 @@ def replays_exactly(log: Path, archive: Path, lines: int) -> None:
     assert rep.ok and rep.reproduced == lines
 
 
-def wait_for(predicate, timeout: float, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (value := predicate()):
-            return value
-        time.sleep(every)
-    return predicate()
 
 
 # --------------------------------------------------------------------------- the line

@@ -12,19 +12,12 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.http_helpers import ADMIN, Server, copy_tables, pid_alive, request
+from tests.http_helpers import ADMIN, Server, copy_tables, pid_alive, request, wait_for
 from tests.test_http import MEMBER, edit_first_cell
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
-def wait_for(predicate, timeout: float, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (value := predicate()):
-            return value
-        time.sleep(every)
-    return predicate()
 
 
 def workers_of(srv: Server) -> dict:

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from decide.model.ir import HitPolicy
-from decide.runtime import index, native, reference
+from decide.runtime import index, native
 
-from .shapes import RANDOM_POLICIES, book_of, random_case, random_table
+from .shapes import RANDOM_POLICIES, book_of, random_case, random_table, outcome, reference_outcome
 from .strategies import case_for, make_book, outcome_native, outcome_reference, tables_and_fields
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -42,22 +42,6 @@ def test_multi_index_agrees_with_reference(data):
         for _ in range(6):
             case = case_for(data.draw, book, name)
             assert outcome_native(fns, name, case) == outcome_reference(book, name, case), (name, case)
-
-
-def outcome(fn, case):
-    try:
-        r = fn(dict(case))
-        return "ok", r.outputs, [(f.table, f.index) for f in r.fired]
-    except Exception as e:  # noqa: BLE001 - compared with the reference's
-        return "error", type(e).__name__, sorted(getattr(e, "rules", None) or [])
-
-
-def reference_outcome(book, case):
-    try:
-        outputs, fired = reference.evaluate(book, "T", case)
-        return "ok", outputs, fired
-    except Exception as e:  # noqa: BLE001
-        return "error", type(e).__name__, sorted(getattr(e, "rules", None) or [])
 
 
 @settings(max_examples=40, **SETTINGS)

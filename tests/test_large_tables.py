@@ -13,29 +13,13 @@ import decide
 from decide.model.errors import WorkbookError
 from decide.runtime import native, reference
 
-from .shapes import POLICIES, SHAPES, book_of, shape_cases, shape_table
+from .shapes import POLICIES, SHAPES, book_of, shape_cases, shape_table, outcome, reference_outcome
 from .workbooks import table, write_workbook
 
 N = 2_000
 MAIN_POLICIES = ("FIRST", "PRIORITY", "UNIQUE", "COLLECT")
 GLOSSARY = [("x", "integer", "", "x"), ("y", "integer", "", "y"), ("z", "text", "", "z"),
             ("out", "text", "", "out")]
-
-
-def outcome(fn, case):
-    try:
-        r = fn(dict(case))
-        return "ok", r.outputs, [(f.table, f.index) for f in r.fired]
-    except Exception as e:  # noqa: BLE001 - compared with the reference's
-        return "error", type(e).__name__, sorted(getattr(e, "rules", None) or [])
-
-
-def reference_outcome(book, case):
-    try:
-        outputs, fired = reference.evaluate(book, "T", case)
-        return "ok", outputs, fired
-    except Exception as e:  # noqa: BLE001
-        return "error", type(e).__name__, sorted(getattr(e, "rules", None) or [])
 
 
 def check_shape(shape, policy, n, k):

@@ -34,7 +34,7 @@ import pytest
 from openpyxl import load_workbook
 
 import decide
-from tests.http_helpers import ADMIN, Server, copy_tables, pid_alive, request
+from tests.http_helpers import ADMIN, Server, copy_tables, pid_alive, request, wait_for as _wait
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -180,13 +180,6 @@ class Run:
         return h["version"] == version
 
 
-def _wait(predicate, seconds: float, step: float = 0.05):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (value := predicate()):
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def _replace(path: Path, data: bytes, temp_name: str):

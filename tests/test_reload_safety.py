@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 import decide
 from decide.app.http import Service
-from tests.http_helpers import ADMIN, Server, copy_tables
+from tests.http_helpers import ADMIN, Server, copy_tables, wait_for as _wait
 
 MEMBER = {"kyc_status": "approved", "months_of_use": 3, "use_count": 3, "total_spent_yen": 4000,
           "late_payment_count": 0, "unpaid_balance_yen": 0}
@@ -27,13 +27,6 @@ def _edited_bytes(tables: Path, tmp: Path, text: str) -> tuple[str, bytes]:
     return cell.workbook, out.read_bytes()
 
 
-def _wait(predicate, seconds: float = 30, step: float = 0.05):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (value := predicate()):
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def test_a_workbook_briefly_absent_is_never_served_partially(tmp_path):
