@@ -358,12 +358,14 @@ def test_kill_9_of_batch_leaves_every_line_whole(tmp_path, workers):
         kids = _children(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
+        # the workers notice their parent is gone and end by themselves (no orphans)
+        orphans = not wait_for(lambda: not any(pid_alive(k) for k in kids), 10)
         for k in kids:
             try:
                 os.kill(k, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        assert wait_for(lambda: not any(pid_alive(k) for k in kids), 10)
+        assert not orphans, "batch workers outlived their killed parent"
     assert not out.exists()
     acked = [json.loads(x)["line"] for x in partial.read_bytes().split(b"\n")[:-1]]  # whole rows only
     recs = parsed(log)

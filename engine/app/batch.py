@@ -267,6 +267,21 @@ _LOG = None
 def _init_worker(log, *args) -> None:
     global _WORK, _LOG
     _WORK, _LOG = args, log
+    _exit_with_parent(os.getppid())
+
+
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """A worker whose parent is gone (killed with -9: no pool shutdown ever comes) ends
+    too, instead of waiting for work for ever."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="decide-batch-parent-watch", daemon=True).start()
 
 
 def _work(piece):
