@@ -26,6 +26,17 @@ def batch(*args, stdin=None, **kw):
                           stdin=stdin, **kw)
 
 
+def kill_9_midway(args: list[str], partial: Path, size: int) -> None:
+    """Run ``decide ARGS`` and kill it with -9 once ``partial`` holds ``size`` bytes."""
+    run = subprocess.Popen([DECIDE, *args], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (partial.exists() and partial.stat().st_size > size):
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.01)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+
+
 def case_line(rng: random.Random) -> str:
     return json.dumps({"category": rng.choice(CATEGORIES), "amount_yen": rng.randrange(0, 60000),
                        "recurring": rng.random() < 0.1})
@@ -196,14 +207,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
 
     out = tmp_path / "out.jsonl"
     partial = tmp_path / "out.jsonl.partial"
-    run = subprocess.Popen([DECIDE, "batch", str(cases), "-d", DECISION, "-o", str(out)],
-                           stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not (partial.exists() and partial.stat().st_size > 5_000_000):
-        assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
-        time.sleep(0.01)
-    os.kill(run.pid, signal.SIGKILL)
-    run.wait()
+    kill_9_midway(["batch", str(cases), "-d", DECISION, "-o", str(out)], partial, 5_000_000)
     assert not out.exists() and partial.exists()
     assert partial.stat().st_size < whole.stat().st_size
 
@@ -399,14 +403,7 @@ def test_kill_9_then_resume_a_csv_output_equals_an_uninterrupted_run(tmp_path):
     ref = batch(cases, "-d", DECISION, "-o", whole, "--keep", "recurring")
     assert ref.returncode == 1, ref.stderr
     out, partial = tmp_path / "out.csv", tmp_path / "out.csv.partial"
-    run = subprocess.Popen([DECIDE, "batch", str(cases), "-d", DECISION, "-o", str(out), "--keep", "recurring"],
-                           stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not (partial.exists() and partial.stat().st_size > 3_000_000):
-        assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
-        time.sleep(0.01)
-    os.kill(run.pid, signal.SIGKILL)
-    run.wait()
+    kill_9_midway(["batch", str(cases), "-d", DECISION, "-o", str(out), "--keep", "recurring"], partial, 3_000_000)
     assert not out.exists() and 0 < partial.stat().st_size < whole.stat().st_size
     data = partial.read_bytes()  # its records hold no line ends: cut at the last one, then
     partial.write_bytes(data[:data.rindex(b"\n") + 1] + b'12345,"half a record\nwith a line end inside')
